@@ -1,0 +1,1 @@
+"""PyBullet simulation of the household table: scene, objects, arms, cameras."""

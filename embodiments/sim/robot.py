@@ -1,0 +1,228 @@
+"""Simulated embodiments: one Panda, two Pandas (bimanual), or a KUKA iiwa with a gripper."""
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from ..limits import ClipLog, SafetyLimits, clip_box, clip_step
+from ..robot import Robot
+from ..scene_spec import SceneSpec
+from ..types import ArmCommand, CameraFrame, Observation
+from .arms import KUKA, PANDA, SimArm, down_quat
+from .world import FLOOR_Z, FRONT_CAMERA, PHYSICS_HZ, CameraSpec, SimWorld
+
+# Robot bases stand on pedestals just off the near edge of the table. The Panda sits a little
+# below the table top (it reaches the near edge and the far edge from above); the iiwa, whose
+# elbow folds only 120 degrees, needs a taller stand to reach the near edge pointing down.
+PANDA_BASE = (-0.52, 0.0, -0.1)
+KUKA_BASE = (-0.45, 0.0, 0.4)
+
+
+@dataclass
+class SimRobotConfig:
+    type: str = "panda"  # panda | bimanual | kuka
+    scene: SceneSpec = field(default_factory=SceneSpec)
+    gui: bool = False
+    control_hz: int = 60
+    camera_size: tuple[int, int] = (256, 192)
+    wrist_size: tuple[int, int] = (96, 96)
+    wrist_cameras: bool = True
+    limits: SafetyLimits = field(default_factory=SafetyLimits)
+
+    def __post_init__(self) -> None:
+        if PHYSICS_HZ % self.control_hz:
+            raise ValueError(f"control_hz {self.control_hz} must divide the {PHYSICS_HZ} Hz physics rate")
+        if self.type not in LAYOUTS:
+            raise ValueError(f"unknown embodiment {self.type!r}; one of {', '.join(LAYOUTS)}")
+
+
+# arm name -> (model, base xy)
+LAYOUTS = {
+    "panda": {"arm": (PANDA, PANDA_BASE)},
+    "kuka": {"arm": (KUKA, KUKA_BASE)},
+    "bimanual": {"left": (PANDA, (PANDA_BASE[0], 0.26, PANDA_BASE[2])),
+                 "right": (PANDA, (PANDA_BASE[0], -0.26, PANDA_BASE[2]))},
+}
+
+
+class SimRobot(Robot):
+    def __init__(self, config: SimRobotConfig) -> None:
+        self.config = config
+        self.name = config.type
+        self.arms = tuple(LAYOUTS[config.type])
+        self.control_hz = config.control_hz
+        self.substeps = PHYSICS_HZ // config.control_hz
+        self.limits = config.limits
+        self.clips = ClipLog()
+        self.world: SimWorld | None = None
+        self._arms: dict[str, SimArm] = {}
+        self._halted = False
+        self._ee_cmd: dict[str, np.ndarray] = {}
+        self._quat_cmd: dict[str, np.ndarray] = {}
+        w, h = config.camera_size
+        self.front_camera = CameraSpec(**{**FRONT_CAMERA.__dict__, "width": w, "height": h})
+
+    # -- lifecycle -------------------------------------------------------------------------
+    def connect(self) -> None:
+        if self.world is not None:
+            return
+        self.world = SimWorld(self.config.scene, gui=self.config.gui, front_camera=self.front_camera)
+        c = self.world.c
+        for name, (model, (bx, by, bz)) in LAYOUTS[self.config.type].items():
+            half = [0.09, 0.09, (bz - FLOOR_Z) / 2]
+            ped = c.createCollisionShape(c.GEOM_BOX, halfExtents=half)
+            pv = c.createVisualShape(c.GEOM_BOX, halfExtents=half, rgbaColor=[0.3, 0.3, 0.33, 1])
+            self.world.fixtures.append(c.createMultiBody(0, ped, pv, [bx - 0.02, by, bz - half[2]]))
+            self._arms[name] = SimArm(c, model, (bx, by, bz))
+        self.world.settle(0.2)
+        self._sync_targets()
+
+    def disconnect(self) -> None:
+        if self.world is not None:
+            self.world.close()
+        self.world = None
+        self._arms.clear()
+
+    @property
+    def is_connected(self) -> bool:
+        return self.world is not None
+
+    @property
+    def time(self) -> float:
+        return self.world.time if self.world else 0.0
+
+    def arm(self, name: str) -> SimArm:
+        return self._arms[name]
+
+    @property
+    def person_present(self) -> bool:
+        return bool(self.world and self.world.person is not None)
+
+    @property
+    def robot_bodies(self) -> set[int]:
+        return {a.body for a in self._arms.values()}
+
+    # -- observe -----------------------------------------------------------------------------
+    def get_observation(self, cameras: bool = True) -> Observation:
+        assert self.world is not None, "connect() first"
+        arms = {n: a.state() for n, a in self._arms.items()}
+        cams: dict[str, CameraFrame] = {}
+        if cameras:
+            cams["front"] = self.world.render(self.front_camera)
+            if self.config.wrist_cameras:
+                for n in self._arms:
+                    cams[f"wrist_{n}"] = self.render_wrist(n)
+        return Observation(time=self.world.time, arms=arms, cameras=cams)
+
+    def render_wrist(self, arm: str) -> CameraFrame:
+        a = self._arms[arm]
+        pos, quat = a.ee_pose()
+        rot = np.array(self.world.c.getMatrixFromQuaternion(quat)).reshape(3, 3)
+        z, x = rot[:, 2], rot[:, 0]
+        eye = pos - 0.09 * z + 0.05 * x  # on the hand, beside the fingers, looking along them
+        w, h = self.config.wrist_size
+        cam = CameraSpec(f"wrist_{arm}", tuple(eye), tuple(pos + 0.3 * z), tuple(x), w, h, fov=70.0, near=0.02)
+        view = self.world.c.computeViewMatrix(cam.eye, cam.target, cam.up)
+        return self.world.render_view(cam, view)
+
+    # -- act ---------------------------------------------------------------------------------
+    def send_action(self, action: dict[str, ArmCommand]) -> dict[str, ArmCommand]:
+        assert self.world is not None, "connect() first"
+        sent: dict[str, ArmCommand] = {}
+        if self._halted:
+            return sent  # the e-stop wins over every command
+        dt = 1.0 / self.control_hz
+        for name, cmd in action.items():
+            if name not in self._arms:
+                raise KeyError(f"no arm {name!r} on {self.name} (arms: {', '.join(self.arms)})")
+            arm = self._arms[name]
+            q_prev = arm.q_cmd
+            if cmd.ee_pos is not None:
+                target = np.asarray(cmd.ee_pos, dtype=float)
+                quat = np.asarray(cmd.ee_quat if cmd.ee_quat is not None else self._quat_cmd[name], dtype=float)
+                target, hit = clip_box(target, self.limits.workspace_lo, self.limits.workspace_hi)
+                if hit:
+                    self.clips.add(name, "workspace: target outside the workspace box")
+                speed = self.limits.ee_speed(self.person_present)
+                if cmd.max_speed is not None:
+                    speed = min(speed, cmd.max_speed)
+                target, hit = clip_step(target, self._ee_cmd[name], speed * dt)
+                if hit and (cmd.max_speed is None or cmd.max_speed > speed):
+                    self.clips.add(name, "ee_speed: end-effector speed limited")
+                real = arm.ee_pose()[0]
+                target, hit = clip_step(target, real, self.limits.max_lead + speed * dt)
+                self._ee_cmd[name], self._quat_cmd[name] = target, quat
+                q = arm.ik(target, quat)
+            elif cmd.joints is not None:
+                q = np.asarray(cmd.joints, dtype=float)
+                qc = np.clip(q, arm.q_lower, arm.q_upper)
+                if np.any(qc != q):
+                    self.clips.add(name, "joint_limit: joint target outside its range")
+                q = qc
+                pos, _ = arm.fk(q)
+                if np.any(pos < np.array(self.limits.workspace_lo) - 1e-6) or np.any(pos > np.array(self.limits.workspace_hi) + 1e-6):
+                    self.clips.add(name, "workspace: joint target puts the hand outside the workspace box")
+                    q = q_prev
+                pos, quat = arm.fk(q)
+                self._ee_cmd[name], self._quat_cmd[name] = pos, quat
+            else:
+                q = q_prev
+            max_step = arm.spec.max_joint_speed * dt
+            dq = np.clip(q - q_prev, -max_step, max_step)
+            if np.any(np.abs(dq - (q - q_prev)) > 1e-9):
+                self.clips.add(name, "joint_speed: joint speed limited")
+            arm.q_cmd = q_prev + dq
+            arm.apply(arm.q_cmd)
+            if cmd.gripper is not None:
+                arm.set_gripper(cmd.gripper)
+            sent[name] = ArmCommand(ee_pos=self._ee_cmd[name].copy(), ee_quat=self._quat_cmd[name].copy(),
+                                    joints=arm.q_cmd.copy(), gripper=arm.gripper_target)
+        return sent
+
+    def advance(self) -> None:
+        assert self.world is not None, "connect() first"
+        if self._halted:
+            for a in self._arms.values():
+                a.apply(a.q_cmd, hold=True)
+        self.world.step(self.substeps)
+
+    # -- stop --------------------------------------------------------------------------------
+    def halt(self) -> None:
+        """Brake through the motors: hold where the joints are now (no teleport)."""
+        self._halted = True
+        for a in self._arms.values():
+            q, _ = a.joint_state()
+            a.q_cmd = q
+            a.apply(q, hold=True)
+            a.set_gripper(a.finger_width() if a.gripper_closed else a.gripper_target)
+
+    def release(self) -> None:
+        self._halted = False
+        self._sync_targets()
+
+    @property
+    def halted(self) -> bool:
+        return self._halted
+
+    def _sync_targets(self) -> None:
+        for n, a in self._arms.items():
+            pos, quat = a.ee_pose()
+            self._ee_cmd[n], self._quat_cmd[n] = pos, quat
+            a.q_cmd = a.joint_state()[0]
+
+    def max_joint_speed(self) -> float:
+        return max(a.max_joint_speed() for a in self._arms.values())
+
+    # -- reach -------------------------------------------------------------------------------
+    def reach(self, arm: str, point: np.ndarray) -> float:
+        a = self._arms[arm]
+        d = math.hypot(point[0] - a.base_pos[0], point[1] - a.base_pos[1])
+        lo, hi = (0.28, 0.80) if a.spec.name == "panda" else (0.3, 0.82)
+        if d < lo or d > hi:
+            return 0.0
+        return float(min(d - lo, hi - d) / ((hi - lo) / 2))
+
+    def down(self, yaw: float) -> np.ndarray:
+        return down_quat(self.world.c, yaw)

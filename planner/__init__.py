@@ -1,0 +1,1 @@
+"""planner package (see docs/architecture.md)."""

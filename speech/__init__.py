@@ -1,0 +1,1 @@
+"""speech package (see docs/architecture.md)."""
