@@ -142,7 +142,25 @@ class DetectedObject:
     point: tuple[int, int]  # Gemini-Robotics-ER style [y, x], 0-1000
     box: tuple[int, int, int, int]  # [y0, x0, y1, x1], 0-1000
     confidence: float
+    yaw: float = 0.0  # radians: direction of the footprint's long axis (grasp across it)
+    top_z: float = 0.0  # height of the highest visible point above the table
     kind_scores: dict[str, float] = field(default_factory=dict)
+
+    @property
+    def label(self) -> str:
+        return f"{self.color} {self.kind}"
+
+
+@dataclass(frozen=True)
+class PerceivedScene:
+    """What perception made of one set of camera frames."""
+
+    time: float
+    objects: tuple[DetectedObject, ...]
+    person: np.ndarray | None = None  # (3,) position of a person at the table, if one is seen
+
+    def find(self, kind: str | None = None, color: str | None = None) -> list[DetectedObject]:
+        return [o for o in self.objects if (kind is None or o.kind == kind) and (color is None or o.color == color)]
 
 
 GripperAction = Literal["open", "close"]
