@@ -37,15 +37,36 @@ class ArmModelSpec:
 PANDA = ArmModelSpec("panda", tuple(range(7)), (9, 10), 11,
                      (0.0, -0.25, 0.0, -2.1, 0.0, 1.85, 0.785), 0.08, 40.0, 2.0)
 KUKA = ArmModelSpec("kuka", tuple(range(7)), (9, 10), 11,
-                    (0.0, 0.45, 0.0, -1.6, 0.0, 1.1, 0.0), 0.08, 40.0, 1.6)
+                    (0.0, -0.40, 0.0, -1.42, 0.0, 1.95, 0.0), 0.08, 40.0, 1.6)
+
+
+KUKA_SCALE = 1.3
+
+
+def _scale_links(text: str, s: float) -> str:
+    """Scale an arm's geometry (joint offsets, link origins and meshes) by `s`."""
+    def xyz(m: re.Match) -> str:
+        vals = [float(v) * s for v in m.group(1).split()]
+        return 'xyz="' + " ".join(f"{v:.6g}" for v in vals) + '"'
+    text = re.sub(r'(?<=<origin )(?:rpy="[^"]*" )?xyz="([^"]+)"', lambda m: m.group(0).replace(
+        m.group(0)[m.group(0).index('xyz='):], xyz(m)), text)
+    return re.sub(r'(<mesh filename="[^"]+")\s*/>', rf'\1 scale="{s} {s} {s}"/>', text)
 
 
 def _kuka_urdf() -> str:
-    """The iiwa URDF with a two-finger gripper appended; cached per process user."""
+    """The iiwa URDF, scaled by KUKA_SCALE, with a two-finger gripper appended.
+
+    Why scaled: the iiwa's elbow folds only 120 degrees, so pointing straight down
+    it covers either the near or the far half of a 50 cm table, never both (checked
+    with its IK over the table grid). At 1.3x (reach ~1.07 m, like the bigger arms
+    of its class) and mounted low beside the table, it reaches the whole table from
+    above. The gripper is appended unscaled.
+    """
     out_dir = Path(os.environ.get("ROBOT_ASSISTANT_CACHE", Path(tempfile.gettempdir()) / "robot-assistant"))
     out = out_dir / "kuka_iiwa_gripper.urdf"
     src = (_DATA / "kuka_iiwa" / "model.urdf").read_text()
     text = re.sub(r'filename="meshes/', f'filename="{_DATA / "kuka_iiwa" / "meshes"}/', src)
+    text = _scale_links(text, KUKA_SCALE)
     finger = """
   <link name="{n}">
     <inertial><origin xyz="0 {y} 0.025"/><mass value="0.05"/><inertia ixx="1e-5" ixy="0" ixz="0" iyy="1e-5" iyz="0" izz="1e-5"/></inertial>
@@ -160,6 +181,22 @@ class SimArm:
             restPoses=self._rest_all.tolist(), maxNumIterations=40, residualThreshold=1e-4)
         q = np.array(sol)[self._arm_idx]
         return np.clip(q, self.q_lower, self.q_upper)
+
+    def reaches_down(self, pos: np.ndarray, tol: float = 0.008) -> bool:
+        """Can the hand point straight down at `pos`? (IK from the rest pose, state restored.)"""
+        saved = [self.c.getJointState(self.body, j)[:2] for j in self.spec.arm_joints]
+        best = np.inf
+        for yaw in (0.0, math.pi / 2):
+            for j, v in zip(self.spec.arm_joints, self.spec.rest):
+                self.c.resetJointState(self.body, j, v)
+            for _ in range(8):
+                q = self.ik(pos, down_quat(self.c, yaw))
+                for j, v in zip(self.spec.arm_joints, q):
+                    self.c.resetJointState(self.body, j, float(v))
+            best = min(best, float(np.linalg.norm(self.ee_pose()[0] - pos)))
+        for j, (p, v) in zip(self.spec.arm_joints, saved):
+            self.c.resetJointState(self.body, j, p, v)
+        return best < tol
 
     def fk(self, q: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """Forward kinematics of a joint vector (temporarily sets the state, then restores it)."""

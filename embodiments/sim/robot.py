@@ -14,10 +14,10 @@ from .arms import KUKA, PANDA, SimArm, down_quat
 from .world import FLOOR_Z, FRONT_CAMERA, PHYSICS_HZ, CameraSpec, SimWorld
 
 # Robot bases stand on pedestals just off the near edge of the table. The Panda sits a little
-# below the table top (it reaches the near edge and the far edge from above); the iiwa, whose
-# elbow folds only 120 degrees, needs a taller stand to reach the near edge pointing down.
+# below the table top (it reaches the near edge and the far edge from above); the (scaled, see
+# arms.py) iiwa stands on the floor beside the table.
 PANDA_BASE = (-0.52, 0.0, -0.1)
-KUKA_BASE = (-0.45, 0.0, 0.4)
+KUKA_BASE = (-0.57, 0.0, FLOOR_Z)
 
 
 @dataclass
@@ -61,6 +61,7 @@ class SimRobot(Robot):
         self._halted = False
         self._ee_cmd: dict[str, np.ndarray] = {}
         self._quat_cmd: dict[str, np.ndarray] = {}
+        self._reach_cache: dict[tuple, float] = {}
         w, h = config.camera_size
         self.front_camera = CameraSpec(**{**FRONT_CAMERA.__dict__, "width": w, "height": h})
 
@@ -71,10 +72,11 @@ class SimRobot(Robot):
         self.world = SimWorld(self.config.scene, gui=self.config.gui, front_camera=self.front_camera)
         c = self.world.c
         for name, (model, (bx, by, bz)) in LAYOUTS[self.config.type].items():
-            half = [0.09, 0.09, (bz - FLOOR_Z) / 2]
-            ped = c.createCollisionShape(c.GEOM_BOX, halfExtents=half)
-            pv = c.createVisualShape(c.GEOM_BOX, halfExtents=half, rgbaColor=[0.3, 0.3, 0.33, 1])
-            self.world.fixtures.append(c.createMultiBody(0, ped, pv, [bx - 0.02, by, bz - half[2]]))
+            if bz - FLOOR_Z > 0.01:
+                half = [0.09, 0.09, (bz - FLOOR_Z) / 2]
+                ped = c.createCollisionShape(c.GEOM_BOX, halfExtents=half)
+                pv = c.createVisualShape(c.GEOM_BOX, halfExtents=half, rgbaColor=[0.3, 0.3, 0.33, 1])
+                self.world.fixtures.append(c.createMultiBody(0, ped, pv, [bx - 0.02, by, bz - half[2]]))
             self._arms[name] = SimArm(c, model, (bx, by, bz))
         self.world.settle(0.2)
         self._sync_targets()
@@ -217,12 +219,29 @@ class SimRobot(Robot):
 
     # -- reach -------------------------------------------------------------------------------
     def reach(self, arm: str, point: np.ndarray) -> float:
+        """0 when `arm` cannot bring its hand, pointing down, to `point` at grasp and travel height.
+
+        Checked with the arm's own IK (the same solver the controller uses) rather than a
+        distance rule, because what an arm reaches from above depends on its joint limits.
+        Otherwise a score in (0, 1] that prefers the arm whose base is nearer.
+        """
         a = self._arms[arm]
-        d = math.hypot(point[0] - a.base_pos[0], point[1] - a.base_pos[1])
-        lo, hi = (0.28, 0.80) if a.spec.name == "panda" else (0.3, 0.82)
-        if d < lo or d > hi:
-            return 0.0
-        return float(min(d - lo, hi - d) / ((hi - lo) / 2))
+        key = (arm, round(float(point[0]), 3), round(float(point[1]), 3))
+        if key not in self._reach_cache:
+            ok = a.reaches_down(np.array([point[0], point[1], 0.03])) and \
+                a.reaches_down(np.array([point[0], point[1], 0.14]))
+            d = math.hypot(point[0] - a.base_pos[0], point[1] - a.base_pos[1])
+            self._reach_cache[key] = (1.0 / (1.0 + d)) if ok else 0.0
+        return self._reach_cache[key]
+
+    def home_pose(self, arm: str) -> tuple[np.ndarray, float]:
+        """Hand above the arm's own base, out of the front camera's view of the table."""
+        a = self._arms[arm]
+        return np.array([a.base_pos[0] + 0.22, a.base_pos[1], 0.32]), self.neutral_yaw(arm)
+
+    def neutral_yaw(self, arm: str) -> float:
+        """Hand yaw that keeps the wrist joint mid-range when pointing down in front of the base."""
+        return 0.0
 
     def down(self, yaw: float) -> np.ndarray:
         return down_quat(self.world.c, yaw)
