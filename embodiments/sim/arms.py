@@ -226,6 +226,14 @@ class SimArm:
             self.c.setJointMotorControl2(self.body, f, self.c.POSITION_CONTROL, targetPosition=width / 2,
                                          force=self.spec.finger_force, maxVelocity=0.15)
 
+    def hold_fingers(self) -> None:
+        """Stop the fingers where they are (an e-stop must not leave them creeping)."""
+        for f in self.spec.finger_joints:
+            pos = self.c.getJointState(self.body, f)[0]
+            self.c.setJointMotorControl2(self.body, f, self.c.POSITION_CONTROL, targetPosition=pos,
+                                         targetVelocity=0.0, force=self.spec.finger_force,
+                                         positionGain=0.3, velocityGain=1.0)
+
     def finger_axis_world(self) -> np.ndarray:
         """Unit vector (world) along which the fingers open, from the finger link positions."""
         a = np.array(self.c.getLinkState(self.body, self.spec.finger_joints[0])[4])

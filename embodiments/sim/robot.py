@@ -198,7 +198,7 @@ class SimRobot(Robot):
             q, _ = a.joint_state()
             a.q_cmd = q
             a.apply(q, hold=True)
-            a.set_gripper(a.finger_width() if a.gripper_closed else a.gripper_target)
+            a.hold_fingers()
 
     def release(self) -> None:
         self._halted = False

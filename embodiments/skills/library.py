@@ -85,6 +85,9 @@ def pick(ctx: SkillContext, target: DetectedObject, arm: str | None = None) -> S
 def _release(ctx: SkillContext, arm: str, name: str, xy, release_z: float, clear: float,
              check=None) -> Skill:
     held = ctx.holding[arm]
+    xy = (xy[0] - held.offset[0], xy[1] - held.offset[1])  # e.g. held off-centre after a handover
+    if not _points_down(ctx.cmd_quat[arm]):
+        release_z = max(release_z, 0.05)  # a level hand is ~7 cm thick: keep it off the table
     if not (yield from move_to(ctx, arm, (xy[0], xy[1], clear))):
         return _fail(name, arm, "could not reach above the place")
     if not (yield from move_to(ctx, arm, (xy[0], xy[1], release_z), speed=APPROACH_SPEED, tol=0.01)):
@@ -93,6 +96,7 @@ def _release(ctx: SkillContext, arm: str, name: str, xy, release_z: float, clear
     yield from set_width(ctx, arm, min(0.08, held.width + 0.04))
     del ctx.holding[arm]
     yield from move_to(ctx, arm, (xy[0], xy[1], clear), speed=TRANSIT_SPEED)
+    yield from wait(ctx, 0.15)  # let it settle before looking
     if check is not None:
         scene = ctx.perceive()
         if scene is not None:
@@ -100,6 +104,11 @@ def _release(ctx: SkillContext, arm: str, name: str, xy, release_z: float, clear
             if problem:
                 return _fail(name, arm, problem)
     return _ok(name, arm)
+
+
+def _points_down(q) -> bool:
+    x, y, z, w = q
+    return 1 - 2 * (x * x + y * y) < -0.9  # world-z component of the hand's z axis
 
 
 def _find_near(scene, held: Held, xy, radius: float):

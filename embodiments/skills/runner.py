@@ -21,6 +21,7 @@ class Held:
     height: float  # object height (m)
     grasp_z: float  # height of the grasp point above the object's bottom
     width: float  # finger opening when closed on it
+    offset: np.ndarray = field(default_factory=lambda: np.zeros(3))  # object centre minus hand (world)
 
 
 @dataclass

@@ -1,0 +1,46 @@
+"""The `robot-assistant` command line. Each subcommand imports its heavy parts lazily."""
+from __future__ import annotations
+
+import argparse
+import logging
+import sys
+
+EMBODIMENTS = ("panda", "bimanual", "kuka")
+
+
+def _sim_demo(sub) -> None:
+    p = sub.add_parser("sim-demo", help="household tidy-up with the scripted skills; writes an MP4")
+    p.add_argument("--embodiment", choices=EMBODIMENTS, default="panda")
+    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--out", default="out", help="folder for sim-demo.mp4")
+    p.add_argument("--gui", action="store_true", help="open the PyBullet GUI window")
+    p.add_argument("--oracle", action="store_true",
+                   help="ablation: read objects from the simulator instead of perceiving them")
+
+    def run(args) -> int:
+        from embodiments.demo import main
+        return main(args)
+    p.set_defaults(func=run)
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="robot-assistant", description=__doc__)
+    parser.add_argument("-v", "--verbose", action="store_true")
+    sub = parser.add_subparsers(dest="command", required=True)
+    _sim_demo(sub)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    logging.basicConfig(level=logging.INFO if args.verbose else logging.WARNING,
+                        format="%(levelname)s %(name)s: %(message)s")
+    try:
+        return int(args.func(args) or 0)
+    except KeyboardInterrupt:
+        print("interrupted", file=sys.stderr)
+        return 130
+
+
+if __name__ == "__main__":
+    sys.exit(main())
