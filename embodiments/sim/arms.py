@@ -32,12 +32,13 @@ class ArmModelSpec:
     max_width: float  # fully open gripper (m)
     finger_force: float  # N per finger
     max_joint_speed: float  # rad/s cap applied to commanded setpoints
+    home: tuple[float, float] = (0.22, 0.32)  # hand at home: (x ahead of the base, z above the table)
 
 
 PANDA = ArmModelSpec("panda", tuple(range(7)), (9, 10), 11,
                      (0.0, -0.25, 0.0, -2.1, 0.0, 1.85, 0.785), 0.08, 40.0, 2.0)
 KUKA = ArmModelSpec("kuka", tuple(range(7)), (9, 10), 11,
-                    (0.0, -0.40, 0.0, -1.42, 0.0, 1.95, 0.0), 0.08, 40.0, 1.6)
+                    (0.0, -0.40, 0.0, -1.42, 0.0, 1.95, 0.0), 0.08, 40.0, 1.6, home=(0.3, 0.24))
 
 
 KUKA_SCALE = 1.3
@@ -131,6 +132,12 @@ class SimArm:
         for f in spec.finger_joints:
             client.changeDynamics(self.body, f, lateralFriction=FINGER_FRICTION, spinningFriction=0.05,
                                   frictionAnchor=1)
+        # The two fingers of a parallel gripper are geared together (as on the real Panda
+        # hand): each finger on its own lets a grasped object slide sideways between them
+        # long after the grasp, and keeps them moving after a stop.
+        gear = client.createConstraint(self.body, spec.finger_joints[0], self.body, spec.finger_joints[1],
+                                       client.JOINT_GEAR, [1, 0, 0], [0, 0, 0], [0, 0, 0])
+        client.changeConstraint(gear, gearRatio=-1, erp=0.1, maxForce=50)
         self.gripper_target = spec.max_width
         self.gripper_closed = False
         self.reset_to(np.array(spec.rest))
@@ -172,15 +179,36 @@ class SimArm:
         return float(max(abs(s[1]) for s in states))
 
     # -- kinematics ------------------------------------------------------------------------
-    def ik(self, pos, quat) -> np.ndarray:
-        """Joint positions reaching (pos, quat), within joint limits, near the rest pose."""
+    def _ik_once(self, pos, quat) -> np.ndarray:
         ranges = (self.upper - self.lower).tolist()
         sol = self.c.calculateInverseKinematics(
             self.body, self.spec.ee_link, list(map(float, pos)), list(map(float, quat)),
             lowerLimits=self.lower.tolist(), upperLimits=self.upper.tolist(), jointRanges=ranges,
             restPoses=self._rest_all.tolist(), maxNumIterations=40, residualThreshold=1e-4)
-        q = np.array(sol)[self._arm_idx]
-        return np.clip(q, self.q_lower, self.q_upper)
+        return np.clip(np.array(sol)[self._arm_idx], self.q_lower, self.q_upper)
+
+    def ik(self, pos, quat) -> np.ndarray:
+        """Joint positions reaching (pos, quat), within joint limits, near the rest pose.
+
+        pybullet's IK starts from the current joint state and can get stuck against a
+        joint limit (the hand then stalls or drifts away). When the answer misses by
+        more than a centimetre, solve again from the rest pose and keep the better one.
+        """
+        q = self._ik_once(pos, quat)
+        err = float(np.linalg.norm(self.fk(q)[0] - np.asarray(pos)))
+        if err < 0.01:
+            return q
+        saved = [self.c.getJointState(self.body, j)[:2] for j in self.spec.arm_joints]
+        for j, v in zip(self.spec.arm_joints, self.spec.rest):
+            self.c.resetJointState(self.body, j, v)
+        for _ in range(4):
+            q2 = self._ik_once(pos, quat)
+            for j, v in zip(self.spec.arm_joints, q2):
+                self.c.resetJointState(self.body, j, float(v))
+        err2 = float(np.linalg.norm(self.ee_pose()[0] - np.asarray(pos)))
+        for j, (p, v) in zip(self.spec.arm_joints, saved):
+            self.c.resetJointState(self.body, j, p, v)
+        return q2 if err2 < err else q
 
     def reaches_down(self, pos: np.ndarray, tol: float = 0.008) -> bool:
         """Can the hand point straight down at `pos`? (IK from the rest pose, state restored.)"""
@@ -190,7 +218,7 @@ class SimArm:
             for j, v in zip(self.spec.arm_joints, self.spec.rest):
                 self.c.resetJointState(self.body, j, v)
             for _ in range(8):
-                q = self.ik(pos, down_quat(self.c, yaw))
+                q = self._ik_once(pos, down_quat(self.c, yaw))
                 for j, v in zip(self.spec.arm_joints, q):
                     self.c.resetJointState(self.body, j, float(v))
             best = min(best, float(np.linalg.norm(self.ee_pose()[0] - pos)))
@@ -226,8 +254,18 @@ class SimArm:
             self.c.setJointMotorControl2(self.body, f, self.c.POSITION_CONTROL, targetPosition=width / 2,
                                          force=self.spec.finger_force, maxVelocity=0.15)
 
+    def finger_speed(self) -> float:
+        return float(max(abs(self.c.getJointState(self.body, f)[1]) for f in self.spec.finger_joints))
+
     def hold_fingers(self) -> None:
-        """Stop the fingers where they are (an e-stop must not leave them creeping)."""
+        """Stop the fingers where they are (an e-stop must not leave them creeping).
+
+        A hand already closed on an object (fingers blocked, hence at rest) keeps its
+        grip command: replacing it by a position hold would drop the grip force to
+        zero and let the object slip out of the stopped hand.
+        """
+        if self.gripper_closed and self.finger_speed() < 0.01:
+            return
         for f in self.spec.finger_joints:
             pos = self.c.getJointState(self.body, f)[0]
             self.c.setJointMotorControl2(self.body, f, self.c.POSITION_CONTROL, targetPosition=pos,

@@ -62,6 +62,7 @@ class SimRobot(Robot):
         self._ee_cmd: dict[str, np.ndarray] = {}
         self._quat_cmd: dict[str, np.ndarray] = {}
         self._reach_cache: dict[tuple, float] = {}
+        self._neutral: dict[str, float] = {}
         w, h = config.camera_size
         self.front_camera = CameraSpec(**{**FRONT_CAMERA.__dict__, "width": w, "height": h})
 
@@ -237,11 +238,35 @@ class SimRobot(Robot):
     def home_pose(self, arm: str) -> tuple[np.ndarray, float]:
         """Hand above the arm's own base, out of the front camera's view of the table."""
         a = self._arms[arm]
-        return np.array([a.base_pos[0] + 0.22, a.base_pos[1], 0.32]), self.neutral_yaw(arm)
+        return np.array([a.base_pos[0] + a.spec.home[0], a.base_pos[1], a.spec.home[1]]), self.neutral_yaw(arm)
 
     def neutral_yaw(self, arm: str) -> float:
-        """Hand yaw that keeps the wrist joint mid-range when pointing down in front of the base."""
-        return 0.0
+        """Hand yaw that keeps the last wrist joint mid-range when pointing down at home.
+
+        Found once per arm with its IK: of four candidate yaws, the one whose solution
+        leaves the last joint nearest the middle of its range (for the iiwa, yaw 0 puts
+        it against its limit; a half turn away is the same grasp with a relaxed wrist).
+        """
+        if arm not in self._neutral:
+            a = self._arms[arm]
+            pos = np.array([a.base_pos[0] + a.spec.home[0], a.base_pos[1], a.spec.home[1]])
+            mid = (a.q_lower[-1] + a.q_upper[-1]) / 2
+            best = (np.inf, 0.0)
+            saved = [self.world.c.getJointState(a.body, j)[:2] for j in a.spec.arm_joints]
+            for yaw in (0.0, math.pi / 2, math.pi, -math.pi / 2):
+                for j, v in zip(a.spec.arm_joints, a.spec.rest):
+                    self.world.c.resetJointState(a.body, j, v)
+                for _ in range(6):
+                    q = a._ik_once(pos, down_quat(self.world.c, yaw))
+                    for j, v in zip(a.spec.arm_joints, q):
+                        self.world.c.resetJointState(a.body, j, float(v))
+                err = float(np.linalg.norm(a.ee_pose()[0] - pos))
+                cost = abs(q[-1] - mid) + 100 * max(0.0, err - 0.005)
+                best = min(best, (cost, yaw))
+            for j, (p, v) in zip(a.spec.arm_joints, saved):
+                self.world.c.resetJointState(a.body, j, p, v)
+            self._neutral[arm] = best[1]
+        return self._neutral[arm]
 
     def down(self, yaw: float) -> np.ndarray:
         return down_quat(self.world.c, yaw)

@@ -1,0 +1,170 @@
+"""A kinematic stand-in robot for fast unit tests of everything above the embodiment.
+
+No physics and no pybullet: each arm's hand goes where the (safety-clipped)
+command puts it, a closing gripper picks up the nearest object under the hand,
+an opening one drops it on the table or into the container below. Objects come
+from the scene spec (unplaced ones on a seeded grid), and `perceive()` reports
+them as a `PerceivedScene`, so dialogue and planner tests run in milliseconds.
+The same `SafetyLimits` clip commands as on the simulated robots, and a stop
+ignores commands until `release()`, exactly as the interface promises.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from .limits import ClipLog, SafetyLimits, clip_box, clip_step
+from .robot import Robot
+from .scene_spec import SceneSpec
+from .types import CONTAINER_KINDS, TABLE_HALF, ArmCommand, ArmState, DetectedObject, Observation, PerceivedScene
+
+SIZES = {"cube": 0.04, "block": 0.03, "ball": 0.05, "lego": 0.025, "duck": 0.04, "teddy": 0.045,
+         "bowl": 0.05, "plate": 0.016, "mug": 0.09, "tray": 0.06}
+RADII = {"bowl": 0.07, "plate": 0.09, "mug": 0.04, "tray": 0.14}
+GRASP_RADIUS = 0.03
+
+
+@dataclass
+class _MockObject:
+    id: str
+    kind: str
+    color: str
+    pos: np.ndarray  # (3,) bottom centre
+
+
+class MockRobot(Robot):
+    control_hz = 60
+
+    def __init__(self, scene: SceneSpec | None = None, arms: tuple[str, ...] = ("arm",),
+                 limits: SafetyLimits | None = None, **_: object) -> None:
+        self.name = "mock"
+        self.arms = tuple(arms)
+        self.scene = scene or SceneSpec()
+        self.limits = limits or SafetyLimits()
+        self.clips = ClipLog()
+        self._connected = False
+        self._halted = False
+        self._time = 0.0
+        self.objects: dict[str, _MockObject] = {}
+        self.ee: dict[str, np.ndarray] = {}
+        self.ee_quat = np.array([1.0, 0.0, 0.0, 0.0])
+        self.gripper: dict[str, float] = {}
+        self.holding: dict[str, str | None] = {}
+        self._speed: dict[str, float] = {}
+
+    # -- lifecycle ---------------------------------------------------------------------------
+    def connect(self) -> None:
+        rng = np.random.default_rng(self.scene.seed)
+        free = [(x, y) for x in np.arange(-0.2, 0.21, 0.1) for y in np.arange(-0.2, 0.21, 0.1)]
+        rng.shuffle(free)
+        for o in self.scene.objects:
+            xy = o.at if o.at is not None else free.pop()
+            self.objects[o.id] = _MockObject(o.id, o.kind, o.resolved_color, np.array([xy[0], xy[1], 0.0]))
+        for i, a in enumerate(self.arms):
+            y = 0.0 if len(self.arms) == 1 else (0.26 if i == 0 else -0.26)
+            self.ee[a] = np.array([-0.3, y, 0.3])
+            self.gripper[a], self.holding[a], self._speed[a] = 0.08, None, 0.0
+        self._connected = True
+
+    def disconnect(self) -> None:
+        self._connected = False
+
+    @property
+    def is_connected(self) -> bool:
+        return self._connected
+
+    @property
+    def time(self) -> float:
+        return self._time
+
+    # -- observe -----------------------------------------------------------------------------
+    def get_observation(self, cameras: bool = True) -> Observation:
+        arms = {a: ArmState(np.zeros(7), np.zeros(7), self.ee[a].copy(), self.ee_quat.copy(), self.gripper[a],
+                            self.gripper[a] < 0.04) for a in self.arms}
+        return Observation(self._time, arms, {})
+
+    def perceive(self) -> PerceivedScene:
+        objs = []
+        for i, o in enumerate(sorted(self.objects.values(), key=lambda o: o.id)):
+            h = SIZES[o.kind]
+            r = RADII.get(o.kind, h / 2)
+            objs.append(DetectedObject(i, o.kind, o.color, o.pos + np.array([0, 0, h / 2]),
+                                       np.array([2 * r, 2 * r, h]), (0, 0), (0, 0, 0, 0), 1.0,
+                                       top_z=float(o.pos[2] + h)))
+        person = np.array([0.56, 0.0, 0.8]) if self.scene.person else None
+        return PerceivedScene(self._time, tuple(objs), person)
+
+    # -- act ---------------------------------------------------------------------------------
+    def send_action(self, action: dict[str, ArmCommand]) -> dict[str, ArmCommand]:
+        if self._halted:
+            return {}
+        dt = 1.0 / self.control_hz
+        sent = {}
+        for a, cmd in action.items():
+            if a not in self.ee:
+                raise KeyError(f"no arm {a!r} on mock (arms: {', '.join(self.arms)})")
+            before = self.ee[a]
+            if cmd.ee_pos is not None:
+                target, hit = clip_box(np.asarray(cmd.ee_pos, float), self.limits.workspace_lo, self.limits.workspace_hi)
+                if hit:
+                    self.clips.add(a, "workspace: target outside the workspace box")
+                speed = self.limits.ee_speed(self.scene.person)
+                if cmd.max_speed is not None:
+                    speed = min(speed, cmd.max_speed)
+                target, hit = clip_step(target, before, speed * dt)
+                if hit and (cmd.max_speed is None or cmd.max_speed > speed):
+                    self.clips.add(a, "ee_speed: end-effector speed limited")
+                self.ee[a] = target
+            self._speed[a] = float(np.linalg.norm(self.ee[a] - before)) / dt
+            if cmd.gripper is not None:
+                self._grip(a, float(np.clip(cmd.gripper, 0.0, 0.08)))
+            sent[a] = ArmCommand(ee_pos=self.ee[a].copy(), ee_quat=self.ee_quat.copy(), gripper=self.gripper[a])
+        return sent
+
+    def _grip(self, arm: str, width: float) -> None:
+        closing = width < self.gripper[arm]
+        self.gripper[arm] = width
+        if closing and self.holding[arm] is None:
+            p = self.ee[arm]
+            near = [o for o in self.objects.values() if o.kind not in CONTAINER_KINDS
+                    and np.hypot(*(o.pos[:2] - p[:2])) < GRASP_RADIUS and p[2] < o.pos[2] + SIZES[o.kind] + 0.01]
+            if near:
+                self.holding[arm] = near[0].id
+        elif not closing and self.holding[arm] is not None:
+            o = self.objects[self.holding[arm]]
+            self.holding[arm] = None
+            below = [c for c in self.objects.values() if c.kind in CONTAINER_KINDS
+                     and np.hypot(*(c.pos[:2] - o.pos[:2])) < RADII[c.kind]]
+            o.pos[2] = below[0].pos[2] + 0.008 if below else 0.0
+            o.pos[:2] = np.clip(o.pos[:2], -TABLE_HALF, TABLE_HALF)
+
+    def advance(self) -> None:
+        self._time += 1.0 / self.control_hz
+        for a, oid in self.holding.items():
+            if oid is not None:
+                o = self.objects[oid]
+                o.pos = self.ee[a] - np.array([0.0, 0.0, SIZES[o.kind] / 2])
+        if self._halted:
+            self._speed = {a: 0.0 for a in self.arms}
+
+    # -- stop --------------------------------------------------------------------------------
+    def halt(self) -> None:
+        self._halted = True
+        self._speed = {a: 0.0 for a in self.arms}
+
+    def release(self) -> None:
+        self._halted = False
+
+    @property
+    def halted(self) -> bool:
+        return self._halted
+
+    def max_joint_speed(self) -> float:
+        return max(self._speed.values(), default=0.0)
+
+    def reach(self, arm: str, point: np.ndarray) -> float:
+        """Everything on the table is reachable; nearer arms (bimanual layouts) score higher."""
+        if abs(point[0]) > TABLE_HALF + 0.05 or abs(point[1]) > TABLE_HALF + 0.05:
+            return 0.0
+        return 1.0 / (1.0 + float(np.hypot(*(point[:2] - self.ee[arm][:2]))))
