@@ -190,7 +190,9 @@ def bench_ours(cameras: bool, repeats: int, seconds: float) -> Result:
         robot.disconnect()
 
 
-def bench_panda_gym(repeats: int, seconds: float) -> Result:
+def bench_panda_gym(repeats: int, seconds: float, physics_hz: float | None = None, substeps: int | None = None
+                    ) -> Result:
+    """panda-gym as shipped (1/500 s x 20), or re-timed to `physics_hz` x `substeps` (our 240 Hz x 4)."""
     import gymnasium as gym
     import panda_gym  # noqa: F401  (registers the envs)
 
@@ -198,6 +200,11 @@ def bench_panda_gym(repeats: int, seconds: float) -> Result:
         env = gym.make("PandaPickAndPlace-v3")
     try:
         sim = env.unwrapped.sim
+        if physics_hz is not None:
+            sim.timestep = 1.0 / physics_hz
+            sim.physics_client.setTimeStep(sim.timestep)
+        if substeps is not None:
+            sim.n_substeps = substeps
         substeps, timestep = sim.n_substeps, sim.timestep
         env.reset(seed=0)
         env.action_space.seed(0)
@@ -221,8 +228,8 @@ def bench_panda_gym(repeats: int, seconds: float) -> Result:
                 if term or trunc:
                     env.reset()  # not timed
             runs.append(Run(steps, steps * substeps, steps * substeps * timestep, wall))
-        return Result("panda-gym PandaPickAndPlace-v3", "random actions, no rendering", 1.0 / timestep,
-                      substeps, runs)
+        mode = "random actions, no rendering" + (", as shipped" if physics_hz is None else ", re-timed like ours")
+        return Result("panda-gym PandaPickAndPlace-v3", mode, 1.0 / timestep, substeps, runs)
     finally:
         env.close()
 
@@ -274,7 +281,8 @@ HEADERS = ["simulation", "mode", "physics", "physics steps/s", "ticks/s", "real-
            "RTF / panda-gym", "steps/s / panda-gym"]
 LEGEND = ("physics = physics rate x physics steps per control tick (env step); ticks/s = control ticks "
           "(ours) or env steps (panda-gym) per wall second; real-time factor = sim seconds per wall "
-          "second; the last two columns divide by panda-gym's row. Cameras = front 256x192 + wrist "
+          "second; the last two columns divide by the last row (panda-gym as shipped); panda-gym "
+          "re-timed to 240 Hz x 4 physics steps per env step is the same physics rate and tick as ours. Cameras = front 256x192 + wrist "
           "96x96, TinyRenderer.")
 
 
@@ -294,7 +302,8 @@ def markdown(results: list[Result], info: dict[str, str], repeats: int, seconds:
         "clipping, then the physics substeps); \"cameras\" adds `get_observation(cameras=True)` every",
         "tick. panda-gym steps 20 physics steps of 1/500 s per env step and never renders in `step()`;",
         "its episode resets are not timed. The real-time factor (sim seconds per wall second) is the",
-        f"fair comparison, since the physics rates differ. Medians of {repeats} runs of {seconds:g} s.",
+        "fair comparison across physics rates; the re-timed panda-gym row (its timestep set to 1/240 s,",
+        f"4 steps per env step) compares at the same 240 Hz. Medians of {repeats} runs of {seconds:g} s.",
         "",
         LEGEND,
         "",
@@ -339,6 +348,7 @@ def main(argv: list[str] | None = None) -> int:
     results = []
     for label, fn in [("ours, no rendering", lambda: bench_ours(False, args.repeats, args.seconds)),
                       ("ours, cameras every tick", lambda: bench_ours(True, args.repeats, args.seconds)),
+                      ("panda-gym at 240 Hz x 4", lambda: bench_panda_gym(args.repeats, args.seconds, 240.0, 4)),
                       ("panda-gym", lambda: bench_panda_gym(args.repeats, args.seconds))]:
         with console.status(f"measuring {label}..."):
             results.append(fn())

@@ -63,7 +63,7 @@ class MockRobot(Robot):
             self.objects[o.id] = _MockObject(o.id, o.kind, o.resolved_color, np.array([xy[0], xy[1], 0.0]))
         for i, a in enumerate(self.arms):
             y = 0.0 if len(self.arms) == 1 else (0.26 if i == 0 else -0.26)
-            self.ee[a] = np.array([-0.3, y, 0.3])
+            self.ee[a] = self.home_pose(a)[0]
             self.gripper[a], self.holding[a], self._speed[a] = 0.08, None, 0.0
         self._connected = True
 
@@ -131,6 +131,8 @@ class MockRobot(Robot):
                     and np.hypot(*(o.pos[:2] - p[:2])) < GRASP_RADIUS and p[2] < o.pos[2] + SIZES[o.kind] + 0.01]
             if near:
                 self.holding[arm] = near[0].id
+        if self.holding[arm] is not None:  # the fingers stop on the object
+            self.gripper[arm] = max(width, min(SIZES[self.objects[self.holding[arm]].kind], 0.08))
         elif not closing and self.holding[arm] is not None:
             o = self.objects[self.holding[arm]]
             self.holding[arm] = None
@@ -162,6 +164,10 @@ class MockRobot(Robot):
 
     def max_joint_speed(self) -> float:
         return max(self._speed.values(), default=0.0)
+
+    def home_pose(self, arm: str) -> tuple[np.ndarray, float]:
+        y = 0.0 if len(self.arms) == 1 else (0.26 if self.arms.index(arm) == 0 else -0.26)
+        return np.array([-0.3, y, 0.3]), 0.0
 
     def reach(self, arm: str, point: np.ndarray) -> float:
         """Everything on the table is reachable; nearer arms (bimanual layouts) score higher."""

@@ -59,6 +59,10 @@ class Robot(ABC):
     def reach(self, arm: str, point: np.ndarray) -> float:
         """How well `arm` reaches `point` from above (0 = not at all, 1 = comfortably)."""
 
+    @abstractmethod
+    def home_pose(self, arm: str) -> tuple[np.ndarray, float]:
+        """Where `arm`'s hand rests between tasks (out of the cameras' way): position and yaw."""
+
     @property
     def time(self) -> float:
         return 0.0

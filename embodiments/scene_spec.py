@@ -24,6 +24,10 @@ class SceneSpecError(RobotError):
         super().__init__(f"{where}scene.{key}: {problem}" if key else f"{where}scene: {problem}")
 
 
+class SceneLayoutError(SceneSpecError, ValueError):
+    """The objects do not fit on the table (too many, too big, fixed positions overlapping)."""
+
+
 @dataclass(frozen=True)
 class ObjectSpec:
     id: str

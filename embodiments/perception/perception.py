@@ -14,11 +14,11 @@ kind within a few centimetres), so "it" stays the same object while the arm move
 """
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 import numpy as np
 
-from ..types import CameraFrame, DetectedObject, PerceivedScene
+from ..types import CameraFrame, DetectedObject, Observation, PerceivedScene
 from .classifier import MODEL_PATH, ClassModel, load_models
 from .features import color_features, kind_features
 from .geometry import CameraModel, camera_model, project
@@ -58,7 +58,7 @@ class Perception:
         links (a real robot knows them from its kinematics) and the room's fixtures.
         """
         ignore = set(ignore_ids or ())
-        found: list[tuple[DetectedObject, int]] = []  # (detection, pixel count)
+        found: list[tuple[DetectedObject, int]] = []  # (detection, index of the frame it came from)
         person: np.ndarray | None = None
         for k, frame in enumerate(frames):
             model = camera_model(frame)
@@ -67,18 +67,30 @@ class Perception:
                     if person is None:
                         person = np.array([*np.median(seg.points[:, :2], axis=0), seg.top_z])
                     continue
+                if k > 0 and (_touches_border(seg, frame) or _occluded(seg, frame)):
+                    continue  # a close-up camera sees part of an object: no reliable kind or size
                 measure(seg, frame, model)
                 det = self._detect(seg, frame, model)
-                if k > 0:  # a second camera: report the first camera's coordinates when it saw it too
-                    same = [i for i, (d, _) in enumerate(found)
-                            if np.hypot(*(d.position[:2] - det.position[:2])) < FUSE_RADIUS]
-                    if same:
-                        if seg.n > found[same[0]][1] and found[same[0]][1] < 50:
-                            found[same[0]] = (det, seg.n)
-                        continue
-                found.append((det, seg.n))
+                same = [i for i, (d, src) in enumerate(found) if src != k and _same_object(d, det)]
+                if not same:
+                    found.append((det, k))
+                elif _area(det) > 1.3 * _area(found[same[0]][0]):
+                    # The earlier camera saw only part of it (the arm in the way): the
+                    # fuller view gives the truer centre and size. Keep the earlier
+                    # camera's image point and box, which are in the reported image.
+                    old = found[same[0]][0]
+                    found[same[0]] = (replace(det, point=old.point, box=old.box), found[same[0]][1])
         objects = self._track([d for d, _ in found])
         return PerceivedScene(time, tuple(objects), person)
+
+    def perceive_observation(self, obs: Observation, ignore_ids: set[int] | None = None) -> PerceivedScene:
+        """All cameras of an observation, the front camera first (its image coordinates are reported).
+
+        Wrist cameras fill in what the arm hides from the front camera: an object just
+        put into a bowl under the hand, or one behind the arm at home.
+        """
+        names = sorted(obs.cameras, key=lambda n: (n != "front", n))
+        return self.perceive([obs.cameras[n] for n in names], ignore_ids, obs.time)
 
     def _detect(self, seg: Segment, frame: CameraFrame, model: CameraModel) -> DetectedObject:
         kind_model, color_model = self._models()
@@ -122,6 +134,51 @@ class Perception:
         return out
 
 
+def _area(d: DetectedObject) -> float:
+    return float(d.size[0] * d.size[1])
+
+
+def _same_object(a: DetectedObject, b: DetectedObject) -> bool:
+    """Two views of one object: same kind, centres closer than half the smaller footprint.
+
+    Kind must agree: a cube in a bowl has (nearly) the bowl's centre.
+    """
+    if a.kind != b.kind:
+        return False
+    d = float(np.hypot(*(a.position[:2] - b.position[:2])))
+    return d < max(FUSE_RADIUS, 0.5 * float(min(a.size[0], b.size[0])))
+
+
+def _touches_border(seg: Segment, frame: CameraFrame) -> bool:
+    h, w = frame.depth.shape[:2]
+    r0, c0, r1, c1 = seg.box
+    return r0 <= 0 or c0 <= 0 or r1 >= h or c1 >= w
+
+
+def _occluded(seg: Segment, frame: CameraFrame, frac: float = 0.15) -> bool:
+    """Is a good part of the segment's outline bordered by something nearer the camera?
+
+    Those pixels are where an occluder (a finger, the arm, a taller neighbour) cuts
+    the object off, so its shape there is not the object's.
+    """
+    h, w = frame.depth.shape[:2]
+    r0, c0, r1, c1 = seg.box
+    r0, c0, r1, c1 = max(r0 - 1, 0), max(c0 - 1, 0), min(r1 + 1, h), min(c1 + 1, w)
+    mask = np.zeros((r1 - r0, c1 - c0), dtype=bool)
+    mask[seg.rows - r0, seg.cols - c0] = True
+    grown = mask.copy()
+    grown[1:] |= mask[:-1]
+    grown[:-1] |= mask[1:]
+    grown[:, 1:] |= mask[:, :-1]
+    grown[:, :-1] |= mask[:, 1:]
+    ring = grown & ~mask
+    if not ring.any():
+        return False
+    d_ring = np.asarray(frame.depth)[r0:r1, c0:c1][ring]
+    d_seg = float(np.asarray(frame.depth)[seg.rows, seg.cols].min())
+    return float(np.mean(d_ring < d_seg - 0.01)) > frac
+
+
 def _is_person(seg: Segment) -> bool:
     centre_x = float(np.median(seg.points[:, 0]))
     return seg.top_z > PERSON_MIN_TOP and centre_x > PERSON_MIN_X
@@ -133,6 +190,4 @@ def _norm(v: float, size: int) -> int:
 
 
 def _with_id(d: DetectedObject, track_id: int) -> DetectedObject:
-    from dataclasses import replace
-
     return replace(d, track_id=track_id)

@@ -23,6 +23,14 @@ from .geometry import camera_model
 from .segments import measure, split_segments
 
 
+# Smallest scale a feature may get: its measurement noise on a real frame. Rendered
+# training crops are cleaner than that (a cube's side varies by 1 mm there), and a
+# class scale that tight turns 4 mm of error on a small far object into a wrong kind.
+KIND_FLOOR = {"length": 0.004, "width": 0.004, "height": 0.004, "aspect": 0.05, "fill": 0.05,
+              "centre_rel": 0.05, "top_frac": 0.05, "mean_rel": 0.05, "low_frac": 0.05}
+COLOR_FLOOR = 0.01
+
+
 def _jittered_camera(rng: np.random.Generator, base):
     from ..sim.world import CameraSpec
 
@@ -119,8 +127,10 @@ def train(rows: list[dict]) -> dict:
     kinds = np.array([r["kind"] for r in rows])
     colors = np.array([r["color"] for r in rows])
     return {
-        "kind": {"features": list(KIND_FEATURES), "classes": fit_gaussian(kf, kinds, list(OBJECT_KINDS))},
-        "color": {"features": list(COLOR_FEATURES), "classes": fit_gaussian(cf, colors, list(COLORS))},
+        "kind": {"features": list(KIND_FEATURES),
+                 "classes": fit_gaussian(kf, kinds, list(OBJECT_KINDS), [KIND_FLOOR[f] for f in KIND_FEATURES])},
+        "color": {"features": list(COLOR_FEATURES),
+                  "classes": fit_gaussian(cf, colors, list(COLORS), [COLOR_FLOOR] * len(COLOR_FEATURES))},
         "trained_on": {"scenes": len({r["scene"] for r in rows}), "segments": len(rows)},
     }
 

@@ -14,6 +14,7 @@ from dataclasses import dataclass
 import numpy as np
 import pybullet_data
 
+from ..scene_spec import SceneLayoutError
 from ..types import COLORS
 
 _DATA = pybullet_data.getDataPath()
@@ -38,7 +39,7 @@ KINDS: dict[str, KindInfo] = {
     "bowl": KindInfo(footprint=0.085, height=0.05, container=True, inner_radius=0.06, base_top=0.008),
     "plate": KindInfo(footprint=0.1, height=0.016, container=True, inner_radius=0.085, base_top=0.008),
     "mug": KindInfo(footprint=0.06, height=0.09, container=True, inner_radius=0.036, base_top=0.008),
-    "tray": KindInfo(footprint=0.16, height=0.06, container=True, inner_radius=0.12, base_top=0.006),
+    "tray": KindInfo(footprint=0.14, height=0.05, container=True, inner_radius=0.1, base_top=0.006),
 }
 
 OBJECT_FRICTION = 1.0
@@ -81,7 +82,7 @@ def create_object(client, kind: str, color: str, pos: tuple[float, float], yaw: 
     elif kind == "tray":
         # Static, like a tray lying on the table: it holds, it is not picked.
         body = client.loadURDF(f"{_DATA}/tray/traybox.urdf", [pos[0], pos[1], 0.0], quat,
-                               globalScaling=0.45, useFixedBase=True)
+                               globalScaling=0.38, useFixedBase=True)  # 23 cm square
         client.changeVisualShape(body, -1, rgbaColor=c, textureUniqueId=-1)
     else:
         raise ValueError(f"unknown kind {kind!r}")
@@ -160,7 +161,8 @@ def place_objects(specs, seed: int, taken: list[tuple[float, float, float]] | No
             if all(math.hypot(x - tx, y - ty) > r + tr + 0.01 for tx, ty, tr in taken):
                 break
         else:
-            raise ValueError(f"no free place on the table for {s.id!r} (seed {seed})")
+            raise SceneLayoutError("objects", f"no free place on the table for {s.id!r} (seed {seed}): "
+                                   "too many or too big objects")
         taken.append((x, y, r))
         out[s.id] = ((x, y), yaw)
     return {s.id: out[s.id] for s in specs}

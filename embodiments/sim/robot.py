@@ -15,9 +15,11 @@ from .world import FLOOR_Z, FRONT_CAMERA, PHYSICS_HZ, CameraSpec, SimWorld
 
 # Robot bases stand on pedestals just off the near edge of the table. The Panda sits a little
 # below the table top (it reaches the near edge and the far edge from above); the (scaled, see
-# arms.py) iiwa stands on the floor beside the table.
+# arms.py) iiwa stands on a 20 cm plinth a little farther back: there its upper arm clears
+# the table edge when it reaches the far side, and it still folds enough for the near edge
+# (checked with its IK and a table-contact test over the table grid).
 PANDA_BASE = (-0.52, 0.0, -0.1)
-KUKA_BASE = (-0.57, 0.0, FLOOR_Z)
+KUKA_BASE = (-0.68, 0.0, FLOOR_Z + 0.2)
 
 
 @dataclass
@@ -79,6 +81,11 @@ class SimRobot(Robot):
                 pv = c.createVisualShape(c.GEOM_BOX, halfExtents=half, rgbaColor=[0.3, 0.3, 0.33, 1])
                 self.world.fixtures.append(c.createMultiBody(0, ped, pv, [bx - 0.02, by, bz - half[2]]))
             self._arms[name] = SimArm(c, model, (bx, by, bz))
+        # Start at home, hand up at the near edge: from the rest pose the hand hangs over
+        # the middle of the table and hides objects from the front camera.
+        for name, a in self._arms.items():
+            pos, yaw = self.home_pose(name)
+            a.reset_to(self._solve_down(a, pos, yaw))
         self.world.settle(0.2)
         self._sync_targets()
 
@@ -252,21 +259,27 @@ class SimRobot(Robot):
             pos = np.array([a.base_pos[0] + a.spec.home[0], a.base_pos[1], a.spec.home[1]])
             mid = (a.q_lower[-1] + a.q_upper[-1]) / 2
             best = (np.inf, 0.0)
-            saved = [self.world.c.getJointState(a.body, j)[:2] for j in a.spec.arm_joints]
             for yaw in (0.0, math.pi / 2, math.pi, -math.pi / 2):
-                for j, v in zip(a.spec.arm_joints, a.spec.rest):
-                    self.world.c.resetJointState(a.body, j, v)
-                for _ in range(6):
-                    q = a._ik_once(pos, down_quat(self.world.c, yaw))
-                    for j, v in zip(a.spec.arm_joints, q):
-                        self.world.c.resetJointState(a.body, j, float(v))
-                err = float(np.linalg.norm(a.ee_pose()[0] - pos))
+                q = self._solve_down(a, pos, yaw)
+                err = float(np.linalg.norm(a.fk(q)[0] - pos))
                 cost = abs(q[-1] - mid) + 100 * max(0.0, err - 0.005)
                 best = min(best, (cost, yaw))
-            for j, (p, v) in zip(a.spec.arm_joints, saved):
-                self.world.c.resetJointState(a.body, j, p, v)
             self._neutral[arm] = best[1]
         return self._neutral[arm]
+
+    def _solve_down(self, a: SimArm, pos: np.ndarray, yaw: float) -> np.ndarray:
+        """Joints pointing the hand down at `pos`, solved from the rest pose (state restored)."""
+        c = self.world.c
+        saved = [c.getJointState(a.body, j)[:2] for j in a.spec.arm_joints]
+        for j, v in zip(a.spec.arm_joints, a.spec.rest):
+            c.resetJointState(a.body, j, v)
+        for _ in range(6):
+            q = a._ik_once(pos, down_quat(c, yaw))
+            for j, v in zip(a.spec.arm_joints, q):
+                c.resetJointState(a.body, j, float(v))
+        for j, (p, v) in zip(a.spec.arm_joints, saved):
+            c.resetJointState(a.body, j, p, v)
+        return q
 
     def down(self, yaw: float) -> np.ndarray:
         return down_quat(self.world.c, yaw)

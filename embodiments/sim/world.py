@@ -38,6 +38,10 @@ class CameraSpec:
     far: float = 3.0
 
 
+# A three-quarter view from beside the person, for videos and pictures (never for perception).
+DEMO_CAMERA = CameraSpec("demo", eye=(0.55, -0.75, 0.65), target=(-0.1, 0.0, 0.0), up=(0.0, 0.0, 1.0),
+                         width=640, height=480, fov=50.0, near=0.05, far=5.0)
+
 # A view from above the person's side of the table, looking down at the workspace:
 # top faces dominate (good for perception) and the robot is at the bottom of the image.
 FRONT_CAMERA = CameraSpec("front", eye=(0.0, 0.0, 1.1), target=(0.1, 0.0, 0.0), up=(1.0, 0.0, 0.0), fov=60.0)

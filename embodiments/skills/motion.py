@@ -53,11 +53,16 @@ def grasp_yaw(object_yaw: float, neutral: float) -> float:
 
 
 def move_to(ctx: SkillContext, arm: str, pos, yaw: float | None = None, speed: float = TRANSIT_SPEED,
-            tol: float = REACH_TOL, settle_s: float = 2.0, quat: np.ndarray | None = None) -> Motion:
+            tol: float = REACH_TOL, settle_s: float = 2.0, quat: np.ndarray | None = None,
+            guard: float | None = None) -> Motion:
     """Straight-line Cartesian move of the hand at `speed`, then wait until it is there.
 
     Returns False when the hand did not get within `tol` in `settle_s` after the
-    path ended (blocked, or the point is out of reach).
+    path ended (blocked, or the point is out of reach). With `guard` (metres), a
+    guarded move: as soon as the measured hand lags the commanded path by more
+    than `guard` (it has run into something, e.g. a held object touching the
+    table), the hand holds where it is and the move returns False at once, instead
+    of pressing on and bending the wrist sideways.
     """
     start = ctx.cmd_pos[arm].copy()
     start_q = ctx.cmd_quat[arm].copy()
@@ -75,11 +80,31 @@ def move_to(ctx: SkillContext, arm: str, pos, yaw: float | None = None, speed: f
         q = start_q + (goal_q - start_q) * f
         q /= np.linalg.norm(q)
         yield ctx.command(arm, p, q, speed=speed)
+        if guard is not None and _blocked(ctx, arm, p, guard):
+            yield from _hold_here(ctx, arm, q)
+            return False
     for _ in range(int(settle_s / ctx.dt)):
         if np.linalg.norm(ctx.hand(arm) - goal) < tol:
             return True
         yield ctx.command(arm, goal, goal_q, speed=speed)
+        if guard is not None and _blocked(ctx, arm, goal, guard):
+            yield from _hold_here(ctx, arm, goal_q)
+            return False
     return bool(np.linalg.norm(ctx.hand(arm) - goal) < tol * 2)
+
+
+def _blocked(ctx: SkillContext, arm: str, commanded: np.ndarray, guard: float) -> bool:
+    """Is the hand lagging behind where it was sent (by the distance the motors' tracking
+    lag cannot explain)?"""
+    return float(np.linalg.norm(ctx.hand(arm) - commanded)) > guard
+
+
+def _hold_here(ctx: SkillContext, arm: str, quat: np.ndarray) -> Motion:
+    """Take the measured hand pose, lifted a few millimetres, as the new command (stop pressing)."""
+    here = ctx.hand(arm) + np.array([0.0, 0.0, 0.004])
+    for _ in range(6):
+        yield ctx.command(arm, here, quat, speed=APPROACH_SPEED)
+    return True
 
 
 def set_width(ctx: SkillContext, arm: str, width: float, max_s: float = 1.2) -> Motion:

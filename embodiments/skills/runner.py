@@ -61,9 +61,19 @@ class SkillContext:
     def neutral_yaw(self, arm: str) -> float:
         return float(getattr(self.robot, "neutral_yaw", lambda a: 0.0)(arm))
 
-    def best_arm(self, point: np.ndarray, free: bool = False) -> str:
+    def best_arm(self, point: np.ndarray, free: bool = False, then: np.ndarray | None = None) -> str:
+        """The arm that reaches `point` best; with `then`, one that reaches both if there is one."""
         arms = [a for a in self.robot.arms if not (free and a in self.holding)] or list(self.robot.arms)
+        if then is not None:
+            both = [a for a in arms if self.robot.reach(a, then) > 0 and self.robot.reach(a, point) > 0]
+            arms = both or arms
         return max(arms, key=lambda a: self.robot.reach(a, point))
+
+    def arm_for(self, point: np.ndarray, then: np.ndarray) -> str | None:
+        """A free arm that reaches both places (pick at `point`, put at `then`), or None."""
+        arms = [a for a in self.robot.arms if a not in self.holding
+                and self.robot.reach(a, point) > 0 and self.robot.reach(a, then) > 0]
+        return max(arms, key=lambda a: self.robot.reach(a, point) + self.robot.reach(a, then), default=None)
 
     # -- commanding ------------------------------------------------------------------------
     def command(self, arm: str, pos, quat, speed: float | None = None) -> dict[str, ArmCommand]:
