@@ -228,12 +228,12 @@ class SimArm:
 
     def fk(self, q: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """Forward kinematics of a joint vector (temporarily sets the state, then restores it)."""
-        saved = self.c.getJointStates(self.body, list(self.spec.arm_joints))
-        for j, v in zip(self.spec.arm_joints, q):
-            self.c.resetJointState(self.body, j, float(v))
+        joints = list(self.spec.arm_joints)
+        saved = self.c.getJointStates(self.body, joints)
+        # One call each way (not one per joint): this runs every control tick.
+        self.c.resetJointStatesMultiDof(self.body, joints, [[float(v)] for v in q])
         pos, quat = self.ee_pose()
-        for j, s in zip(self.spec.arm_joints, saved):
-            self.c.resetJointState(self.body, j, s[0], s[1])
+        self.c.resetJointStatesMultiDof(self.body, joints, [[s[0]] for s in saved], [[s[1]] for s in saved])
         return pos, quat
 
     # -- motors --------------------------------------------------------------------------
