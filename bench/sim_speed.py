@@ -254,7 +254,7 @@ def machine() -> dict[str, str]:
         "cpu": model,
         "python": platform.python_version(),
         "pybullet": pb,
-        "date": dt.datetime.now(dt.timezone.utc).strftime("%Y-%m-%d %H:%M UTC"),
+        "date": dt.datetime.now(dt.UTC).strftime("%Y-%m-%d %H:%M UTC"),
         "load": f"{load} (1/5/15 min, at the start)",
     }
 
@@ -282,7 +282,8 @@ HEADERS = ["simulation", "mode", "physics", "physics steps/s", "ticks/s", "real-
 LEGEND = ("physics = physics rate x physics steps per control tick (env step); ticks/s = control ticks "
           "(ours) or env steps (panda-gym) per wall second; real-time factor = sim seconds per wall "
           "second; the last two columns divide by the last row (panda-gym as shipped); panda-gym "
-          "re-timed to 240 Hz x 4 physics steps per env step is the same physics rate and tick as ours. Cameras = front 256x192 + wrist "
+          "re-timed to 240 Hz x 4 physics steps per env step is the same physics rate and tick as ours. "
+          "Cameras = front 256x192 + wrist "
           "96x96, TinyRenderer.")
 
 

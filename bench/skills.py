@@ -87,8 +87,18 @@ def run_trial(skill: str, embodiment: str, seed: int) -> Trial:
     from embodiments.perception import Perception
     from embodiments.predicates import WorldTruth
     from embodiments.registry import make_embodiment
-    from embodiments.skills import SkillRunner, handover, home, pick, place_at, place_in, place_on, push, \
-        set_gripper, stack
+    from embodiments.skills import (
+        SkillRunner,
+        handover,
+        home,
+        pick,
+        place_at,
+        place_in,
+        place_on,
+        push,
+        set_gripper,
+        stack,
+    )
 
     rng = np.random.default_rng(10_000 * SKILLS.index(skill) + seed)
     for attempt in range(20):
@@ -101,7 +111,7 @@ def run_trial(skill: str, embodiment: str, seed: int) -> Trial:
         perception = Perception()
         ignore = robot.robot_bodies | set(robot.world.fixtures)
 
-        def perceive():
+        def perceive(perception=perception, robot=robot, ignore=ignore):
             return perception.perceive_observation(robot.get_observation(), ignore)
 
         runner = SkillRunner(robot, perceive)
@@ -116,7 +126,6 @@ def run_trial(skill: str, embodiment: str, seed: int) -> Trial:
                 det[o.id] = found[0]
             elif o.id in ("obj", "dest"):
                 missing.append(f"perception did not find exactly one {o.resolved_color} {o.kind} ({len(found)})")
-        obj = spec.object("obj")
         pos = robot.world.position("obj")
         dest_pos = robot.world.position("dest") if any(o.id == "dest" for o in spec.objects) else None
         # Where the skill applies at all: an arm reaches the object (and the destination).
@@ -348,7 +357,8 @@ def main(argv: list[str] | None = None) -> int:
     if per:
         per_line = (f"Perception on {per['scenes']} random scenes (front camera, {per['objects_expected']} visible "
                     f"objects): kind accuracy {100 * per['kind_accuracy']:.1f}%, colour accuracy "
-                    f"{100 * per['color_accuracy']:.1f}%, position error median {1000 * per['xy_error_median_m']:.1f} mm "
+                    f"{100 * per['color_accuracy']:.1f}%, position error median "
+                    f"{1000 * per['xy_error_median_m']:.1f} mm "
                     f"(p95 {1000 * per['xy_error_p95_m']:.1f} mm), recall {100 * per['recall']:.1f}%, "
                     f"{per['false_positives']} false positives, person detection {100 * per['person_accuracy']:.0f}%, "
                     f"{per['perceive_ms_median']:.1f} ms per frame (median).")

@@ -77,7 +77,7 @@ def tidy_up(runner, perceive, log=print, retries: int = 1) -> list[SkillResult]:
         if cube.color in bowl_colors:
             move(lambda s, c=cube.color: _one(s, "cube", c, not_in="bowl"),
                  lambda s, c=cube.color: _one(s, "bowl", c), place_in)
-    spare = sorted((c.color for c in perceive().find("cube") if c.color not in bowl_colors))
+    spare = sorted(c.color for c in perceive().find("cube") if c.color not in bowl_colors)
     if len(spare) > 1:
         base = spare[0]
         for color in spare[1:]:
@@ -192,6 +192,7 @@ def main(args: argparse.Namespace) -> int:
     for name, ok, why in rep.checks:
         print(f"  {'PASS' if ok else 'FAIL'} {name}{'' if ok else ': ' + why}")
     n_ok = sum(r.status is SkillStatus.SUCCEEDED for r in rep.results)
-    print(f"{n_ok}/{len(rep.results)} skills succeeded, {rep.sim_seconds:.1f} s of sim time; video: {rep.video}, picture: {rep.still}")
+    print(f"{n_ok}/{len(rep.results)} skills succeeded, {rep.sim_seconds:.1f} s of sim time; "
+          f"video: {rep.video}, picture: {rep.still}")
     sys.stdout.flush()
     return 0 if rep.ok else 1

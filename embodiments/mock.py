@@ -17,7 +17,15 @@ import numpy as np
 from .limits import ClipLog, SafetyLimits, clip_box, clip_step
 from .robot import Robot
 from .scene_spec import SceneSpec
-from .types import CONTAINER_KINDS, TABLE_HALF, ArmCommand, ArmState, DetectedObject, Observation, PerceivedScene
+from .types import (
+    CONTAINER_KINDS,
+    TABLE_HALF,
+    ArmCommand,
+    ArmState,
+    DetectedObject,
+    Observation,
+    PerceivedScene,
+)
 
 SIZES = {"cube": 0.04, "block": 0.03, "ball": 0.05, "lego": 0.025, "duck": 0.04, "teddy": 0.045,
          "bowl": 0.05, "plate": 0.016, "mug": 0.09, "tray": 0.06}
@@ -61,8 +69,7 @@ class MockRobot(Robot):
         for o in self.scene.objects:
             xy = o.at if o.at is not None else free.pop()
             self.objects[o.id] = _MockObject(o.id, o.kind, o.resolved_color, np.array([xy[0], xy[1], 0.0]))
-        for i, a in enumerate(self.arms):
-            y = 0.0 if len(self.arms) == 1 else (0.26 if i == 0 else -0.26)
+        for a in self.arms:
             self.ee[a] = self.home_pose(a)[0]
             self.gripper[a], self.holding[a], self._speed[a] = 0.08, None, 0.0
         self._connected = True
@@ -106,7 +113,8 @@ class MockRobot(Robot):
                 raise KeyError(f"no arm {a!r} on mock (arms: {', '.join(self.arms)})")
             before = self.ee[a]
             if cmd.ee_pos is not None:
-                target, hit = clip_box(np.asarray(cmd.ee_pos, float), self.limits.workspace_lo, self.limits.workspace_hi)
+                lim = self.limits
+                target, hit = clip_box(np.asarray(cmd.ee_pos, float), lim.workspace_lo, lim.workspace_hi)
                 if hit:
                     self.clips.add(a, "workspace: target outside the workspace box")
                 speed = self.limits.ee_speed(self.scene.person)

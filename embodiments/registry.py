@@ -1,7 +1,8 @@
 """Registry + lazy factory for embodiments: importing this module never imports pybullet."""
 from __future__ import annotations
 
-from typing import Any, Callable
+from collections.abc import Callable
+from typing import Any
 
 from .robot import Robot
 from .scene_spec import SceneSpec

@@ -112,7 +112,8 @@ def object_from_dict(o: Any, key: str, source: str = "") -> ObjectSpec:
                 or not all(isinstance(v, (int, float)) and not isinstance(v, bool) for v in at)):
             raise SceneSpecError(f"{key}.at", f"expected [x, y] in metres, got {at!r}", source)
         if not all(abs(float(v)) <= TABLE_HALF + 1e-9 for v in at):
-            raise SceneSpecError(f"{key}.at", f"{list(at)} is off the table (x, y in [-{TABLE_HALF}, {TABLE_HALF}])", source)
+            raise SceneSpecError(f"{key}.at", f"{list(at)} is off the table (x, y in [-{TABLE_HALF}, {TABLE_HALF}])",
+                                 source)
         at = (float(at[0]), float(at[1]))
     yaw = o.get("yaw")
     if yaw is not None and not isinstance(yaw, (int, float)):

@@ -6,7 +6,7 @@ pybullet (a real arm driver or a unit test can use them without a simulator).
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from enum import Enum
+from enum import StrEnum
 from typing import Literal
 
 import numpy as np
@@ -107,7 +107,7 @@ class Clip:
     reason: str
 
 
-class SkillStatus(str, Enum):
+class SkillStatus(StrEnum):
     SUCCEEDED = "succeeded"
     FAILED = "failed"
     INTERRUPTED = "interrupted"

@@ -3,11 +3,11 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+from helpers import connect, perceiver
 
 from embodiments.skills import SkillRunner, pick, place_at, push
 from embodiments.skills.resolve import AmbiguousReferenceError, resolve
 from embodiments.types import SkillStatus, UnknownObjectError
-from helpers import connect, perceiver
 
 SCENE = {"seed": 5, "objects": [
     {"id": "red_cube", "kind": "cube", "color": "red", "at": [-0.05, 0.05]},

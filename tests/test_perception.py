@@ -6,7 +6,6 @@ import sys
 
 import numpy as np
 import pytest
-
 from helpers import connect, perceiver
 
 SCENE = {"seed": 21, "person": True, "objects": [

@@ -2,10 +2,10 @@
 from __future__ import annotations
 
 import pytest
+from helpers import connect
 
 from embodiments.predicates import PredicateError, WorldTruth
 from embodiments.types import UnknownObjectError
-from helpers import connect
 
 SCENE = {"seed": 3, "objects": [
     {"id": "red_cube", "kind": "cube", "color": "red", "at": [0.0, 0.1]},

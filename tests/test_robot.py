@@ -3,11 +3,11 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+from helpers import connect
 
 from embodiments import available, make_embodiment
 from embodiments.scene_spec import SceneSpec
 from embodiments.types import ArmCommand
-from helpers import connect
 
 SCENE = {"seed": 1, "objects": [{"id": "c", "kind": "cube", "color": "red", "at": [0.0, 0.0]}]}
 ARMS = {"panda": ("arm",), "bimanual": ("left", "right"), "kuka": ("arm",), "mock": ("arm",)}
@@ -88,7 +88,7 @@ def test_same_seed_same_motion():
     for _ in range(2):
         robot = connect("kuka", SCENE, wrist_cameras=False)
         try:
-            runner = SkillRunner(robot, lambda: oracle_scene(robot))
+            runner = SkillRunner(robot, lambda robot=robot: oracle_scene(robot))
             assert runner.run(pick(runner.ctx, oracle_scene(robot).objects[0])).ok
             qs.append(robot.arm("arm").joint_state()[0])
         finally:

@@ -3,10 +3,10 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+from helpers import connect
 
 from embodiments.scene_spec import SceneSpec, SceneSpecError
 from embodiments.types import COLORS, OBJECT_KINDS
-from helpers import connect
 
 
 @pytest.mark.parametrize("bad, key", [

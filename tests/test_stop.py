@@ -6,7 +6,18 @@ import pytest
 from embodiments.registry import make_embodiment
 from embodiments.scene_spec import SceneSpec
 from embodiments.sim.oracle import oracle_scene
-from embodiments.skills import SkillRunner, handover, home, pick, place_at, place_in, place_on, push, set_gripper, stack
+from embodiments.skills import (
+    SkillRunner,
+    handover,
+    home,
+    pick,
+    place_at,
+    place_in,
+    place_on,
+    push,
+    set_gripper,
+    stack,
+)
 
 SCENE = {"seed": 4, "objects": [
     {"id": "red_cube", "kind": "cube", "color": "red", "at": [-0.05, 0.08]},

@@ -22,7 +22,6 @@ from .features import COLOR_FEATURES, KIND_FEATURES, color_features, kind_featur
 from .geometry import camera_model
 from .segments import measure, split_segments
 
-
 # Smallest scale a feature may get: its measurement noise on a real frame. Rendered
 # training crops are cleaner than that (a cube's side varies by 1 mm there), and a
 # class scale that tight turns 4 mm of error on a small far object into a wrong kind.

@@ -127,10 +127,15 @@ def _shape_arrays(shapes) -> dict:
     for t, dims, p, q in shapes:
         types.append(t)
         if len(dims) == 2:  # cylinder: radius, length
-            radii.append(dims[0]); lengths.append(dims[1]); halfs.append([0, 0, 0])
+            radii.append(dims[0])
+            lengths.append(dims[1])
+            halfs.append([0, 0, 0])
         else:
-            radii.append(0); lengths.append(0); halfs.append(dims)
-        poss.append(p); quats.append(q)
+            radii.append(0)
+            lengths.append(0)
+            halfs.append(dims)
+        poss.append(p)
+        quats.append(q)
     return dict(shapeTypes=types, radii=radii, halfExtents=halfs, lengths=lengths,
                 collisionFramePositions=poss, collisionFrameOrientations=quats)
 

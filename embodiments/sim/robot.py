@@ -172,7 +172,8 @@ class SimRobot(Robot):
                     self.clips.add(name, "joint_limit: joint target outside its range")
                 q = qc
                 pos, _ = arm.fk(q)
-                if np.any(pos < np.array(self.limits.workspace_lo) - 1e-6) or np.any(pos > np.array(self.limits.workspace_hi) + 1e-6):
+                lo, hi = np.array(self.limits.workspace_lo), np.array(self.limits.workspace_hi)
+                if np.any(pos < lo - 1e-6) or np.any(pos > hi + 1e-6):
                     self.clips.add(name, "workspace: joint target puts the hand outside the workspace box")
                     q = q_prev
                 pos, quat = arm.fk(q)

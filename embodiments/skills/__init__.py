@@ -6,7 +6,18 @@ at every tick for free: a stop simply means the runner does not ask for the next
 command (and the robot's e-stop holds the arms), and a resume continues the
 generator where it paused.
 """
-from .library import SKILLS, handover, home, pick, place_at, place_in, place_on, push, set_gripper, stack
+from .library import (
+    SKILLS,
+    handover,
+    home,
+    pick,
+    place_at,
+    place_in,
+    place_on,
+    push,
+    set_gripper,
+    stack,
+)
 from .runner import SkillContext, SkillRunner
 
 __all__ = [

@@ -9,91 +9,30 @@ from __future__ import annotations
 
 import math
 
-import numpy as np
-
-from ..types import TABLE_HALF, DetectedObject, SkillResult, SkillStatus
-from .motion import APPROACH_SPEED, TRANSIT_SPEED, down_quat, grasp_yaw, move_to, set_width, wait
+from ..types import TABLE_HALF, DetectedObject, SkillResult
+from .common import (
+    CLEAR_Z,
+    EMPTY_WIDTH,
+    _clear_grasp_yaw,
+    _fail,
+    _find_near,
+    _holding_arm,
+    _look,
+    _ok,
+    _park_others,
+    _reachable,
+)
+from .motion import (
+    APPROACH_SPEED,
+    TRANSIT_SPEED,
+    move_to,
+    set_width,
+    wait,
+)
+from .push import push
 from .runner import Held, Skill, SkillContext
 
-EMPTY_WIDTH = 0.004  # fingers closer than this hold nothing
-CLEAR_Z = 0.13  # travel height above the table for the hand's grasp point
-PUSH_TOL = 0.03  # m: a pushed object this close to the goal has arrived
 CONTAINER_FLOOR = 0.012  # inside floor height of bowls, plates, mugs, trays (their base plates)
-
-
-def _ok(skill: str, arm: str) -> SkillResult:
-    return SkillResult(skill, SkillStatus.SUCCEEDED, arm=arm)
-
-
-def _fail(skill: str, arm: str, reason: str) -> SkillResult:
-    return SkillResult(skill, SkillStatus.FAILED, reason, arm=arm)
-
-
-def _reachable(ctx: SkillContext, arm: str, xy) -> bool:
-    return ctx.robot.reach(arm, np.array([xy[0], xy[1], 0.0])) > 0.0
-
-
-def _holding_arm(ctx: SkillContext, arm: str | None) -> str | None:
-    if arm is not None:
-        return arm if arm in ctx.holding else None
-    return next(iter(ctx.holding), None)
-
-
-def _park_others(ctx: SkillContext, arm: str):
-    """Send the other, empty-handed arms home first, so two arms never work the same space.
-
-    On the bimanual robot an arm left above the far side of the table after its own
-    skill is in the way of its neighbour (links collide, objects get knocked off).
-    """
-    for other in ctx.robot.arms:
-        if other == arm or other in ctx.holding:
-            continue
-        pos, yaw = ctx.robot.home_pose(other)
-        if float(np.linalg.norm(ctx.hand(other) - pos)) > 0.08:
-            ctx.gripper[other] = 0.08
-            yield from move_to(ctx, other, pos, yaw, tol=0.02)
-
-
-HAND_HALF_LENGTH = 0.11  # m: half the hand's length along the finger opening (Panda hand ~0.2 m)
-HAND_HALF_WIDTH = 0.035  # m: half its thickness across
-
-
-def _clear_grasp_yaw(ctx: SkillContext, arm: str, target: DetectedObject, grasp_z: float) -> float:
-    """Grasp yaw whose hand outline misses the neighbours that stand taller than the grasp.
-
-    The hand is long along the finger opening; coming down next to a bowl's rim or a
-    mug, one of the equivalent grasps of a square object (a quarter turn apart) often
-    clears it where the other hits. Long objects have one grasp only (across them).
-    """
-    base = grasp_yaw(target.yaw, ctx.neutral_yaw(arm))
-    square = target.size is not None and min(target.size[:2]) > 0.8 * max(target.size[:2])
-    # A square object also fits across its diagonal (the fingers turn it flat as they
-    # close): a last resort when both flat grasps would hit a neighbour.
-    offsets = (0.0, math.pi / 2, math.pi / 4, -math.pi / 4) if square and max(target.size[:2]) < 0.05 else \
-        (0.0, math.pi / 2) if square else (0.0,)
-    cands = [grasp_yaw(target.yaw + o, ctx.neutral_yaw(arm)) for o in offsets]
-    penalty = {c: (2e-4 if i >= 2 else 0.0) for i, c in enumerate(cands)}
-    scene = ctx.perceive() if len(cands) > 1 else None
-    if scene is None:
-        return base
-    def cost(psi: float) -> float:
-        return _hand_overlap(scene, target.position[:2], psi, grasp_z - 0.02, target)
-    return min(cands, key=lambda psi: (round(cost(psi) + penalty[psi], 6), cands.index(psi)))
-
-
-def _hand_overlap(scene, centre, psi: float, min_top: float, skip: DetectedObject | None = None) -> float:
-    """How much the hand's outline, pointing down at `centre` with yaw `psi`, overlaps
-    objects taller than `min_top` (m^2, summed over objects; 0 = clear)."""
-    axis = np.array([math.sin(psi), -math.cos(psi)])  # finger opening direction: the hand's long side
-    c = 0.0
-    for o in scene.objects:
-        rel = np.asarray(o.position[:2]) - np.asarray(centre)
-        if o.top_z <= min_top or o is skip or float(np.hypot(*rel)) < 0.01 or float(np.hypot(*rel)) > 0.3:
-            continue
-        rad = float(max(o.size[:2])) / 2
-        along, side = abs(float(rel @ axis)), abs(float(rel @ np.array([-axis[1], axis[0]])))
-        c += max(0.0, HAND_HALF_LENGTH + rad - along) * max(0.0, HAND_HALF_WIDTH + rad - side)
-    return c
 
 
 def _down_yaw(q) -> float:
@@ -158,41 +97,17 @@ def _release(ctx: SkillContext, arm: str, name: str, xy, release_z: float, clear
     del ctx.holding[arm]
     yield from move_to(ctx, arm, (xy[0], xy[1], clear), speed=TRANSIT_SPEED)
     yield from wait(ctx, 0.15)  # let it settle before looking
-    problem = yield from _look(ctx, arm, lambda scene: check(scene, held)) if check is not None else None
+    problem = None
+    if check is not None:
+        problem = yield from _look(ctx, arm, lambda scene: check(scene, held))
     if problem:
         return _fail(name, arm, problem)
     return _ok(name, arm)
 
 
-def _look(ctx: SkillContext, arm: str, check):
-    """Check the outcome on a fresh perception; if it fails, take the arm home (out of the
-    cameras' way) and look once more before believing it. Returns the problem or None."""
-    scene = ctx.perceive()
-    if scene is None:
-        return None
-    problem = check(scene)
-    if problem:
-        pos, yaw = ctx.robot.home_pose(arm)
-        if float(np.linalg.norm(ctx.hand(arm) - pos)) > 0.05:
-            yield from move_to(ctx, arm, pos, yaw, tol=0.02)
-            scene = ctx.perceive()
-            problem = check(scene) if scene is not None else None
-    return problem
-
-
 def _points_down(q) -> bool:
     x, y, z, w = q
     return 1 - 2 * (x * x + y * y) < -0.9  # world-z component of the hand's z axis
-
-
-def _find_near(scene, held: Held, xy, radius: float):
-    best = None
-    for o in scene.objects:
-        if o.kind == held.kind and o.color == held.color:
-            d = math.hypot(o.position[0] - xy[0], o.position[1] - xy[1])
-            if d <= radius and (best is None or d < best[0]):
-                best = (d, o)
-    return best[1] if best else None
 
 
 def place_in(ctx: SkillContext, container: DetectedObject, arm: str | None = None) -> Skill:
@@ -209,7 +124,9 @@ def place_in(ctx: SkillContext, container: DetectedObject, arm: str | None = Non
     inner = max(0.02, float(min(container.size[:2])) / 2 - 0.01)
 
     def check(scene, h):
-        return None if _find_near(scene, h, xy, inner + 0.01) else f"the {h.color} {h.kind} did not end up in the {container.label}"
+        if _find_near(scene, h, xy, inner + 0.01):
+            return None
+        return f"the {h.color} {h.kind} did not end up in the {container.label}"
     return (yield from _release(ctx, arm, name, xy, release_z, clear, check))
 
 
@@ -255,75 +172,6 @@ def stack(ctx: SkillContext, top: DetectedObject, bottom: DetectedObject, arm: s
         return SkillResult(f"stack({top.label} on {bottom.label})", r.status, r.reason, arm=r.arm)
     r = yield from place_on(ctx, bottom, r.arm)
     return SkillResult(f"stack({top.label} on {bottom.label})", r.status, r.reason, arm=r.arm)
-
-
-# -- push ------------------------------------------------------------------------------------------
-def push(ctx: SkillContext, target: DetectedObject, x: float, y: float, arm: str | None = None,
-         attempts: int = 3) -> Skill:
-    """Push an object along the table to (x, y) with the closed fingers, closed-loop.
-
-    One straight push rarely lands an irregular object (a duck turns about its
-    contact point), so after each push the skill looks again and, while the object
-    is more than PUSH_TOL from the goal, pushes again from where it now is.
-    """
-    name = f"push({target.label} -> {x:.2f}, {y:.2f})"
-    arm = arm or ctx.best_arm(target.position, free=True)
-    if abs(x) > TABLE_HALF or abs(y) > TABLE_HALF:
-        return _fail(name, arm, f"({x:.2f}, {y:.2f}) is off the table")
-    if arm in ctx.holding:
-        return _fail(name, arm, "the hand is holding something")
-    goal = np.array([x, y])
-    held = Held(target.kind, target.color, target.top_z, 0.0, 0.0)
-    current: DetectedObject = target
-    for attempt in range(attempts):
-        p = np.asarray(current.position[:2], dtype=float)
-        d = goal - p
-        dist = float(np.linalg.norm(d))
-        if dist < PUSH_TOL * 0.5:
-            break
-        d /= dist
-        radius = float(max(current.size[:2])) / 2 if current.size is not None else 0.03
-        start = p - d * (radius + 0.035)
-        end = goal - d * (radius + 0.012)
-        for pt in (start, end):
-            if not _reachable(ctx, arm, pt):
-                return _fail(name, arm, "the push path is out of reach")
-        z = float(np.clip(current.top_z * 0.45, 0.012, 0.03))
-        # The closed fingers are one small pad either way; turn the hand's long side across
-        # the push (steadier) unless that hits a tall neighbour behind the object.
-        across = grasp_yaw(math.atan2(d[1], d[0]), ctx.neutral_yaw(arm))
-        along = grasp_yaw(math.atan2(d[1], d[0]) + math.pi / 2, ctx.neutral_yaw(arm))
-        yaw = across
-        scene = ctx.perceive()
-        if scene is not None and _hand_overlap(scene, start, across, z + 0.045, current) > 0:
-            if _hand_overlap(scene, start, along, z + 0.045, current) < _hand_overlap(scene, start, across, z + 0.045, current):
-                yaw = along
-        yield from _park_others(ctx, arm)
-        yield from set_width(ctx, arm, 0.0)
-        if not (yield from move_to(ctx, arm, (start[0], start[1], CLEAR_Z), yaw)):
-            return _fail(name, arm, "could not reach the start of the push")
-        if not (yield from move_to(ctx, arm, (start[0], start[1], z), speed=TRANSIT_SPEED)):
-            yield from move_to(ctx, arm, (start[0], start[1], CLEAR_Z))
-            return _fail(name, arm, f"no room behind the {target.label} to push it")
-        yield from move_to(ctx, arm, (end[0], end[1], z), speed=APPROACH_SPEED, tol=0.01)
-        back = end - d * 0.03
-        yield from move_to(ctx, arm, (back[0], back[1], z), speed=APPROACH_SPEED)
-        yield from move_to(ctx, arm, (back[0], back[1], CLEAR_Z))
-        if ctx.perceive_fn is None:
-            return _ok(name, arm)
-        found = _find_near(ctx.perceive(), held, goal, 0.2)
-        if found is None:  # the arm may hide it: look again from home
-            pos, home_yaw = ctx.robot.home_pose(arm)
-            yield from move_to(ctx, arm, pos, home_yaw, tol=0.02)
-            found = _find_near(ctx.perceive(), held, goal, 0.2)
-        if found is None:
-            break  # lost: the final look below reports it
-        current = found
-    problem = yield from _look(ctx, arm, lambda scene: None if _find_near(scene, held, (x, y), PUSH_TOL) else
-                               f"the {target.label} did not arrive at ({x:.2f}, {y:.2f})")
-    if problem:
-        return _fail(name, arm, problem)
-    return _ok(name, arm)
 
 
 # -- gripper, home ---------------------------------------------------------------------------------

@@ -3,7 +3,13 @@ from __future__ import annotations
 
 import re
 
-from ..types import COLORS, OBJECT_KINDS, DetectedObject, PerceivedScene, UnknownObjectError
+from ..types import (
+    COLORS,
+    OBJECT_KINDS,
+    DetectedObject,
+    PerceivedScene,
+    UnknownObjectError,
+)
 
 
 class AmbiguousReferenceError(UnknownObjectError):
