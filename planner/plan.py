@@ -101,6 +101,8 @@ class Planner:
                 steps.append(self._pick(w, o, self._arm_for(o.position[:2], None)))
         elif a in ("put_in", "put_on"):
             dest = self._ground_one(goal.target, scene, focus)
+            if a == "put_on" and dest.kind in CONTAINER_KINDS:
+                a = "put_in"  # "on the plate / on the tray": it goes in the container
             if a == "put_in" and dest.kind not in CONTAINER_KINDS:
                 raise PlanningError(f"the {dest.label} is not something to put things in", "not_container")
             if any(o.track_id == dest.track_id for o in objs):
