@@ -39,9 +39,11 @@ class Focus:
 
     it: list[int] = field(default_factory=list)  # the last object(s) referred to
     others: list[int] = field(default_factory=list)  # candidates not chosen in the last clarification
+    labels: list[tuple[str, str]] = field(default_factory=list)  # their (kind, color): they get new ids when moved
 
     def remember(self, objs: list[DetectedObject]) -> None:
         self.it = [o.track_id for o in objs]
+        self.labels = [(o.kind, o.color) for o in objs]
 
 
 def side_of(o: DetectedObject) -> str:
@@ -95,6 +97,10 @@ def resolve(ref: Ref, scene: PerceivedScene, focus: Focus | None = None,
     by_id = {o.track_id: o for o in scene.objects}
     if ref.anaphora in ("it", "them"):
         found = [by_id[i] for i in focus.it if i in by_id]
+        if not found:  # moved since (a new track): the same kind and colour, if that is unique
+            for kind, color in focus.labels:
+                same = [o for o in scene.objects if o.kind == kind and o.color == color]
+                found += same[:1] if len(same) == 1 else []
         if not found:
             raise NotFound(ref)
         return found if ref.anaphora == "them" or len(found) == 1 else found[:1]

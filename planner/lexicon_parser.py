@@ -180,15 +180,20 @@ class LexiconParser:
         q = next((m.value for m in ms if m.cat == "question"), None)
         if q is not None and not actions:
             return intent(Act.QUERY, question=q, ref=(refs[0][0] if refs else None))
+        if not actions and target is not None and refs and context == "idle":
+            actions = ["put"]  # "the ball in the mug (please)": the verb goes without saying
         if actions:
-            goal = _goal(actions[0], refs, target, side)
+            goal = _goal(_main_action(actions, target, refs), refs, target, side)
             if goal is None:
                 return intent(Act.UNKNOWN, reason="incomplete")
-            if context in ("running", "paused") and "change" in cats and goal.action in ("put_in", "put_on", "pick"):
+            changing = "change" in cats or (ms and ms[0].cat == "no")  # "no, take the green one"
+            if context in ("running", "paused") and changing and goal.action in ("put_in", "put_on", "pick"):
                 if target is not None:
                     return intent(Act.CHANGE, slot="target", ref=target[0], goal=goal)
-                if goal.objects is not None and goal.objects.anaphora is None:
-                    return intent(Act.CHANGE, slot="objects", ref=goal.objects, goal=goal)
+                objs = goal.objects
+                if objs is not None and objs.anaphora is None:
+                    slot = "target" if objs.kind in CONTAINER_KINDS and goal.action == "pick" else "objects"
+                    return intent(Act.CHANGE, slot=slot, ref=objs, goal=goal)
             return intent(Act.NEW_TASK, goal=goal)
         # 3. No action word: what a bare reference means depends on the conversation.
         # "not that one, the yellow duck": in a change the last reference is the new one
@@ -279,8 +284,18 @@ def _ref(items: list[Match]) -> Ref | None:
     return Ref(kind=kind, color=color, quantity=quantity, anaphora=anaphora)
 
 
+def _main_action(actions: list[str], target, refs) -> str:
+    """The action that carries the request when several are said: "pick up X and put it in Y"
+    is a put; "put ... give (Korean 넣어 줘: the helper verb 'give')" is a put too."""
+    if "put" in actions and (target is not None or len(refs) >= 2):
+        return "put"
+    return actions[0]
+
+
 def _goal(action: str, refs, target, side) -> Goal | None:
     objects = refs[0][0] if refs else None
+    if action == "put" and objects is None and target is not None:
+        objects = Ref(anaphora="it")  # the object is in the verb: "mettilo", "mets-le", "حطها"
     if action == "put":
         if target is not None:
             dest, rel = target

@@ -75,13 +75,20 @@ class Planner:
     """Writes plans for one robot (its arm names and a reach function)."""
 
     def __init__(self, arms: tuple[str, ...], reach: ReachFn | None = None) -> None:
+        self._held: dict[int, str] = {}
         self.arms = arms
         self.reach = reach or (lambda arm, xy: 1.0)
 
     # -- entry point -------------------------------------------------------------------------
-    def plan(self, goal: Goal, scene: PerceivedScene, focus: Focus | None = None) -> Plan:
-        """Raises `Ambiguous`/`NotFound` (ask or tell the person) or `PlanningError`."""
+    def plan(self, goal: Goal, scene: PerceivedScene, focus: Focus | None = None,
+             held: dict[int, str] | None = None) -> Plan:
+        """Raises `Ambiguous`/`NotFound` (ask or tell the person) or `PlanningError`.
+
+        `held` maps the track ids of objects already in a hand to that arm: they are not
+        picked again.
+        """
         focus = focus or Focus()
+        self._held = held or {}
         w = _Virtual(scene)
         steps: list[Step] = []
         a = goal.action
@@ -212,8 +219,10 @@ class Planner:
         verb = "in" if place == "place_in" else "on"
         steps: list[Step] = []
         a_xy, b_xy = w.xy(o), w.xy(dest)
-        arm = self._single_arm(a_xy, b_xy)
-        if arm is None:
+        arm = self._held.get(o.track_id) or self._single_arm(a_xy, b_xy)
+        if o.track_id in self._held:
+            pass  # already in that hand
+        elif arm is None:
             steps, arm = self._relay(w, o, b_xy)
         else:
             steps.append(self._pick(w, o, arm))
@@ -222,8 +231,10 @@ class Planner:
         return steps
 
     def _move_to_xy(self, w: _Virtual, o: DetectedObject, xy: tuple[float, float]) -> list[Step]:
-        arm = self._single_arm(w.xy(o), xy)
-        if arm is None:
+        arm = self._held.get(o.track_id) or self._single_arm(w.xy(o), xy)
+        if o.track_id in self._held:
+            steps = []
+        elif arm is None:
             steps, arm = self._relay(w, o, xy)
         else:
             steps = [self._pick(w, o, arm)]

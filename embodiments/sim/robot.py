@@ -87,6 +87,7 @@ class SimRobot(Robot):
             pos, yaw = self.home_pose(name)
             a.reset_to(self._solve_down(a, pos, yaw))
         self.world.settle(0.2)
+        self.world.mark_start()  # where things rest when the scene begins (for `unmoved`)
         self._sync_targets()
 
     def disconnect(self) -> None:

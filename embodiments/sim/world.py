@@ -154,6 +154,11 @@ class SimWorld:
         self.c.resetBaseVelocity(body, [0, 0, 0], [0, 0, 0])
         self.start_pos[obj_id] = self.position(obj_id)
 
+    def mark_start(self) -> None:
+        """Record every object's settled position as its start (the spec's `unmoved` reference)."""
+        for oid in self.ids:
+            self.start_pos[oid] = self.position(oid)
+
     def remove_object(self, obj_id: str) -> None:
         self.c.removeBody(self.body(obj_id))
         del self.ids[obj_id], self.kinds[obj_id]

@@ -131,8 +131,8 @@ class SkillRunner:
                 self.robot.send_action(action)
             else:
                 self.robot.send_action(action)
-        elif not self.paused:
-            self.robot.send_action(self.ctx.hold_all())
+        # Idle: no new command; the joint motors keep their last targets. (Re-sending the
+        # measured hand pose every tick would let IK wander in the arm's null space.)
         self.robot.advance()
         self.ctx.obs = self.robot.get_observation(cameras=False)
         if self.on_tick:

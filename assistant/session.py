@@ -1,0 +1,83 @@
+"""One Session: the robot, its perception, the dialogue manager and the clock.
+
+The CLI, the UI and the dialogue-script runner all drive the same object:
+`submit(text)` between ticks, `tick()` once per control tick, `state()` to show.
+Perception runs when the dialogue manager asks for it (before planning, before
+each step, when a skill checks its work), not on every tick: rendering costs far
+more than physics (docs/benchmarks.md).
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from embodiments.perception import Perception
+from embodiments.registry import make_embodiment
+from embodiments.scene_spec import SceneSpec
+
+from .dialogue import DialogueManager, Reply
+from .task import Status, TaskState
+
+IDLE_STATUSES = (Status.IDLE, Status.DONE, Status.FAILED, Status.CANCELLED, Status.REFUSED, Status.CLARIFYING)
+
+
+@dataclass
+class SessionConfig:
+    embodiment: str = "panda"
+    scene: SceneSpec | None = None
+    gui: bool = False
+
+
+class Session:
+    def __init__(self, config: SessionConfig | None = None) -> None:
+        self.config = config or SessionConfig()
+        self.robot = make_embodiment(self.config.embodiment, self.config.scene or SceneSpec(), gui=self.config.gui)
+        self.robot.connect()
+        self.perception = Perception()
+        self._ignore = self.robot.robot_bodies | set(self.robot.world.fixtures)
+        self.dm = DialogueManager(self.robot, self.perceive)
+
+    def perceive(self):
+        return self.perception.perceive_observation(self.robot.get_observation(cameras=True), self._ignore)
+
+    # -- the three calls everyone uses --------------------------------------------------------
+    def submit(self, text: str) -> Reply:
+        return self.dm.handle(text)
+
+    def tick(self) -> list[Reply]:
+        """One control tick; returns the replies the task produced on the way (done, failed)."""
+        self.dm.tick()
+        out, self.dm.events = self.dm.events, []
+        return out
+
+    def state(self) -> TaskState:
+        return self.dm.task
+
+    # -- helpers for scripts and tests ----------------------------------------------------------
+    @property
+    def time(self) -> float:
+        return self.robot.time
+
+    def run(self, seconds: float) -> list[Reply]:
+        out: list[Reply] = []
+        for _ in range(int(round(seconds * self.robot.control_hz))):
+            out += self.tick()
+        return out
+
+    def run_until_idle(self, timeout: float = 120.0) -> tuple[bool, list[Reply]]:
+        """Tick until the task is in an idle status and nothing moves; False on timeout."""
+        out: list[Reply] = []
+        end = self.robot.time + timeout
+        while self.robot.time < end:
+            out += self.tick()
+            if self.dm.task.status in IDLE_STATUSES and not self.dm.busy:
+                return True, out
+        return False, out
+
+    def close(self) -> None:
+        self.robot.disconnect()
+
+    def __enter__(self) -> Session:
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.close()
