@@ -23,11 +23,39 @@ def _sim_demo(sub) -> None:
     p.set_defaults(func=run)
 
 
+def _chat(sub) -> None:
+    p = sub.add_parser("chat", help="type to the robot in any supported language; prints the task state")
+    p.add_argument("--embodiment", choices=EMBODIMENTS, default="panda")
+    p.add_argument("--seed", type=int, default=0, help="seed of the household scene")
+    p.add_argument("--planner", choices=("lexicon",), default="lexicon",
+                   help="understanding backend (LLM backends: coming)")
+    p.add_argument("--gui", action="store_true", help="open the PyBullet GUI window")
+
+    def run(args) -> int:
+        from .chat import main
+        return main(args)
+    p.set_defaults(func=run)
+
+
+def _script(sub) -> None:
+    p = sub.add_parser("script", help="run dialogue scripts (../shared/specs/dialogue-scripts.md)")
+    p.add_argument("paths", nargs="+", help="script files or folders of *.yaml")
+    p.add_argument("--json", dest="json_out", default=None, help="write a JSON report to this file")
+    p.add_argument("--video", default=None, help="save each run's front camera as DIR/<name>.mp4")
+
+    def run(args) -> int:
+        from .scripts import main
+        return main(args)
+    p.set_defaults(func=run)
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="robot-assistant", description=__doc__)
     parser.add_argument("-v", "--verbose", action="store_true")
     sub = parser.add_subparsers(dest="command", required=True)
     _sim_demo(sub)
+    _chat(sub)
+    _script(sub)
     return parser
 
 

@@ -47,6 +47,7 @@ class DialogueManager:
         self.task = TaskState()
         self.focus = Focus()
         self.language: str | None = None
+        self.last_detected: str | None = None  # the language detected for the last turn (even unsupported)
         self.pending: tuple[Goal, str, list] | None = None  # a goal waiting for "which one?"
         self.origins: dict[str, tuple[float, float]] = {}  # object label -> where it was first picked
         self.last_moved: str | None = None
@@ -62,6 +63,7 @@ class DialogueManager:
         if len(text) > MAX_TURN_CHARS:
             return self._reply(say(lang, "too_long"), lang)
         guess = self.detector.detect(text[:500], previous=self.language)
+        self.last_detected = guess.language
         if not guess.supported or not has_catalogue(guess.language):
             name = NAMES.get(guess.language, guess.language)
             return self._reply(say("en", "unsupported_language", language=name), "en")

@@ -9,9 +9,13 @@ import math
 from dataclasses import dataclass
 
 import numpy as np
-import pybullet
-import pybullet_data
-from pybullet_utils.bullet_client import BulletClient
+
+from .quiet import c_quiet
+
+with c_quiet():  # the C module prints its build time when imported
+    import pybullet
+    import pybullet_data
+    from pybullet_utils.bullet_client import BulletClient
 
 from ..scene_spec import ObjectSpec, SceneSpec
 from ..types import TABLE_HALF, CameraFrame, UnknownObjectError
@@ -53,7 +57,8 @@ class SimWorld:
     def __init__(self, scene: SceneSpec, gui: bool = False, front_camera: CameraSpec = FRONT_CAMERA,
                  render: str = "tiny") -> None:
         self.scene = scene
-        self.c = BulletClient(connection_mode=pybullet.GUI if gui else pybullet.DIRECT)
+        with c_quiet():
+            self.c = BulletClient(connection_mode=pybullet.GUI if gui else pybullet.DIRECT)
         self.c.setAdditionalSearchPath(pybullet_data.getDataPath())
         self.c.setGravity(0, 0, -9.81)
         self.c.setTimeStep(1.0 / PHYSICS_HZ)
