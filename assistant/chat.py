@@ -16,7 +16,13 @@ from .session import Session, SessionConfig
 
 
 def main(args) -> int:
-    session = Session(SessionConfig(args.embodiment, tidy_scene(args.seed), gui=args.gui))
+    extra = {"openai": {"base_url": args.llm_url, "model": args.llm_model},
+             "transformers": {"model_dir": args.model_dir}}.get(args.planner, {})
+    if args.planner == "transformers" and not args.model_dir:
+        print("--planner transformers needs --model-dir FOLDER", file=sys.stderr)
+        return 2
+    session = Session(SessionConfig(args.embodiment, tidy_scene(args.seed), gui=args.gui,
+                                    understanding=args.planner, understanding_args=extra))
     lines: list[str] = []
     lock = threading.Lock()
 

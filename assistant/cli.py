@@ -27,8 +27,12 @@ def _chat(sub) -> None:
     p = sub.add_parser("chat", help="type to the robot in any supported language; prints the task state")
     p.add_argument("--embodiment", choices=EMBODIMENTS, default="panda")
     p.add_argument("--seed", type=int, default=0, help="seed of the household scene")
-    p.add_argument("--planner", choices=("lexicon",), default="lexicon",
-                   help="understanding backend (LLM backends: coming)")
+    p.add_argument("--planner", choices=("lexicon", "openai", "transformers"), default="lexicon",
+                   help="understanding backend: the embedded multilingual lexicon (offline, default), any "
+                        "OpenAI-compatible chat server, or a local transformers chat-model folder")
+    p.add_argument("--llm-url", default="http://localhost:11434/v1", help="openai: the server's base URL")
+    p.add_argument("--llm-model", default="qwen2.5:7b-instruct", help="openai: the model name")
+    p.add_argument("--model-dir", default=None, help="transformers: the chat-model folder")
     p.add_argument("--gui", action="store_true", help="open the PyBullet GUI window")
 
     def run(args) -> int:

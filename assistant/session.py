@@ -8,7 +8,7 @@ more than physics (docs/benchmarks.md).
 """
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from embodiments.perception import Perception
 from embodiments.registry import make_embodiment
@@ -25,6 +25,8 @@ class SessionConfig:
     embodiment: str = "panda"
     scene: SceneSpec | None = None
     gui: bool = False
+    understanding: str = "lexicon"  # lexicon | openai | transformers (planner.llm.make_understanding)
+    understanding_args: dict = field(default_factory=dict)  # e.g. base_url, model / model_dir
 
 
 class Session:
@@ -34,7 +36,10 @@ class Session:
         self.robot.connect()
         self.perception = Perception()
         self._ignore = self.robot.robot_bodies | set(self.robot.world.fixtures)
-        self.dm = DialogueManager(self.robot, self.perceive)
+        from planner.llm import make_understanding
+
+        parser = make_understanding(self.config.understanding, **self.config.understanding_args)
+        self.dm = DialogueManager(self.robot, self.perceive, parser=parser)
 
     def perceive(self):
         return self.perception.perceive_observation(self.robot.get_observation(cameras=True), self._ignore)

@@ -120,6 +120,10 @@ class DomainLanguageDetector:
         # Keep the conversation's language when the turn fits it about as well as the best.
         if previous in scores and (short or scores[previous] >= s1 - 0.05):
             return LanguageGuess(previous, scores[previous], kept=previous != best)
+        if short and previous is None and scores.get("en", 0.0) >= 0.5:
+            # A first turn like "stop" or "ok" is words of many languages: English, as for
+            # any turn whose language cannot be told.
+            return LanguageGuess("en", scores["en"], kept=best != "en")
         if s1 < 0.35:  # nothing of ours explains it: maybe another language altogether
             other = _other_language(text)
             if other is not None and other not in SUPPORTED:
