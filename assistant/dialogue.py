@@ -38,8 +38,9 @@ class Reply:
 
 class DialogueManager:
     def __init__(self, robot, perceive: Callable[[], PerceivedScene], parser=None, detector=None,
-                 planner: Planner | None = None) -> None:
+                 planner: Planner | None = None, scene_fn: Callable[[], PerceivedScene] | None = None) -> None:
         self.robot, self.perceive = robot, perceive
+        self.scene_fn = scene_fn or perceive  # what turns are planned on (may be a recent cached view)
         self.runner = SkillRunner(robot, perceive)
         self.parser = parser or LexiconParser()
         self.detector = detector or DomainLanguageDetector()
@@ -165,7 +166,7 @@ class DialogueManager:
         return self._plan_and_reply(goal, lang, intent)
 
     def _on_query(self, intent: Intent, lang: str) -> Reply:
-        scene = self.perceive()
+        scene = self.scene_fn()
         objs = list(scene.objects)
         if intent.ref is not None:
             objs = [o for o in objs if matches(o, intent.ref, scene)]
@@ -230,7 +231,7 @@ class DialogueManager:
 
     def _scene_with_hands(self) -> tuple[PerceivedScene, dict[int, str]]:
         """The perceived scene, with what each hand holds marked (added if the hand hides it)."""
-        scene = self.perceive()
+        scene = self.scene_fn()
         objs, held = list(scene.objects), {}
         for i, (arm, h) in enumerate(self.runner.ctx.holding.items()):
             hand = self.runner.ctx.hand(arm)

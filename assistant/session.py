@@ -17,6 +17,7 @@ from embodiments.scene_spec import SceneSpec
 from .dialogue import DialogueManager, Reply
 from .task import Status, TaskState
 
+PERCEPTION_MAX_AGE = 1.0  # s of sim time a perceived scene stays good for planning a turn
 IDLE_STATUSES = (Status.IDLE, Status.DONE, Status.FAILED, Status.CANCELLED, Status.REFUSED, Status.CLARIFYING)
 
 
@@ -39,10 +40,25 @@ class Session:
         from planner.llm import make_understanding
 
         parser = make_understanding(self.config.understanding, **self.config.understanding_args)
-        self.dm = DialogueManager(self.robot, self.perceive, parser=parser)
+        self.dm = DialogueManager(self.robot, self.perceive, parser=parser, scene_fn=self.latest_scene)
+        self._scene = None
 
     def perceive(self):
-        return self.perception.perceive_observation(self.robot.get_observation(cameras=True), self._ignore)
+        """A fresh look through every camera (renders: tens of milliseconds)."""
+        self._scene = self.perception.perceive_observation(self.robot.get_observation(cameras=True), self._ignore)
+        return self._scene
+
+    def latest_scene(self, max_age: float = PERCEPTION_MAX_AGE):
+        """The last perception if it is recent (sim seconds), else a fresh one.
+
+        Turns are planned on this, so a turn costs a plan (milliseconds), not a render. It is
+        safe because every step binds its objects to a fresh look before it moves, and what
+        a hand holds is added from the hand itself.
+        """
+        s = self._scene
+        if s is None or self.robot.time - s.time > max_age:
+            return self.perceive()
+        return s
 
     # -- the three calls everyone uses --------------------------------------------------------
     def submit(self, text: str) -> Reply:
@@ -51,6 +67,8 @@ class Session:
     def tick(self) -> list[Reply]:
         """One control tick; returns the replies the task produced on the way (done, failed)."""
         self.dm.tick()
+        if self._scene is None or self.robot.time - self._scene.time > PERCEPTION_MAX_AGE * 0.8:
+            self.perceive()  # keep a recent view, so that a turn never waits for a render
         out, self.dm.events = self.dm.events, []
         return out
 

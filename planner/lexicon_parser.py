@@ -66,7 +66,13 @@ class Lexicon:
         """Longest non-overlapping phrase matches in normalised text, in text order."""
         found: list[Match] = []
         taken = [False] * len(text)
+        # Most phrases cannot occur at all: skip those whose first two characters are not in
+        # the text (a set lookup instead of a scan; language ID runs this for every language).
+        grams = {text[i:i + 2] for i in range(len(text) - 1)}
         for phrase, cat, value in self.phrases:
+            head = phrase[:2]
+            if (head not in grams) if len(head) == 2 else (head not in text):
+                continue
             suffix = self.match == "prefix" and cat == "relation" and self.relation_marker == "after"
             for m in self._occurrences(text, phrase, suffix):
                 s, e = m
