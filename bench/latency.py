@@ -18,7 +18,8 @@ import time
 TURNS = [("put the red cube in the blue bowl", "en"), ("Mets le cube vert dans le bol jaune", "fr"),
          ("Pon el cubo rojo en el cuenco azul", "es"), ("Leg den grünen Würfel in die blaue Schüssel", "de"),
          ("把红色方块放进蓝色的碗里", "zh"), ("赤いキューブを青いボウルに入れて", "ja"),
-         ("Положи красный кубик в синюю миску", "ru"), ("stack the cubes", "en"), ("swap the red cube and the green cube", "en")]
+         ("Положи красный кубик в синюю миску", "ru"), ("stack the cubes", "en"),
+         ("swap the red cube and the green cube", "en")]
 SCENE = {"seed": 3, "objects": [
     {"id": "red_cube", "kind": "cube", "color": "red", "at": [-0.1, 0.12]},
     {"id": "green_cube", "kind": "cube", "color": "green", "at": [0.05, -0.15]},
@@ -81,7 +82,8 @@ def main(argv: list[str] | None = None) -> int:
     c, f = r["cached"], r["fresh"]
     rows = [
         "| turn -> updated plan | median ms | p95 ms |", "| --- | --- | --- |",
-        f"| ours: planned on the session's recent view | {1000 * statistics.median(c):.1f} | {1000 * _pct(c, .95):.1f} |",
+        f"| ours: planned on the session's recent view | {1000 * statistics.median(c):.1f} | "
+        f"{1000 * _pct(c, .95):.1f} |",
         f"| peer: a fresh render + perception every turn | {1000 * statistics.median(f):.1f} | "
         f"{1000 * _pct(f, .95):.1f} |",
         "",
