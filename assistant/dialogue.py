@@ -41,6 +41,10 @@ class DialogueManager:
                  planner: Planner | None = None, scene_fn: Callable[[], PerceivedScene] | None = None) -> None:
         self.robot, self.perceive = robot, perceive
         self.scene_fn = scene_fn or perceive  # what turns are planned on (may be a recent cached view)
+        self.memory: dict[str, DetectedObject] = {}  # label -> where it was last seen
+        raw_perceive, raw_scene = self.perceive, self.scene_fn
+        self.perceive = lambda: self.remember(raw_perceive())
+        self.scene_fn = lambda: self.remember(raw_scene())
         self.runner = SkillRunner(robot, perceive)
         self.parser = parser or LexiconParser()
         self.detector = detector or DomainLanguageDetector()
@@ -139,7 +143,19 @@ class DialogueManager:
             new = replace(new, kind=new.kind or old.kind, quantity=old.quantity)
         changed = replace(goal, **{intent.slot or "objects": new})
         held = self._held_label()
+        step = self._current_step()
+        if intent.slot == "target" and step is not None and step.skill == "pick" and self.runner.busy:
+            # Only where it goes changed: let the grasp under way finish, re-plan the rest.
+            return self._replan_keeping_pick(changed, step, lang, intent, new)
+        grasping = step is not None and step.skill == "pick" and self.runner.busy
         self._abort_motion()
+        if grasping and not held:
+            # Interrupted mid-grasp: let go of whatever the fingers may have closed on first.
+            self.queue = [changed]
+            self._run(Plan(goal, [Step("gripper", "open the gripper", step.arm), Step("home", "go home", step.arm)]),
+                      Status.RUNNING)
+            self.task.goal = changed
+            return self._reply(say(lang, "ack_change", obj=ref_name(lang, new)), lang, intent)
         if held and intent.slot == "objects":
             # The wrong object is in hand: put it back where it was first, then the new goal.
             self.queue = [changed]
@@ -150,6 +166,29 @@ class DialogueManager:
             self.queue = []
         reply = self._plan_and_reply(changed, lang, intent, ack="ack_change", obj=ref_name(lang, new))
         return reply
+
+    def _current_step(self) -> Step | None:
+        t = self.task
+        if t.plan is None or t.step >= len(t.plan.steps):
+            return None
+        return t.plan.steps[t.step]
+
+    def _replan_keeping_pick(self, goal: Goal, step: Step, lang: str, intent: Intent, new: Ref) -> Reply:
+        try:
+            scene, held = self._scene_with_hands()
+            plan = self.planner.plan(goal, scene, self.focus, held)
+        except (Ambiguous, NotFound, PlanningError):
+            return self._plan_and_reply(goal, lang, intent, ack="ack_change", obj=ref_name(lang, new))
+        first = plan.steps[0] if plan.steps else None
+        if first is None or first.skill != "pick" or first.obj is None or step.obj is None \
+                or first.obj.label != step.obj.label:
+            self._abort_motion()
+            return self._plan_and_reply(goal, lang, intent, ack="ack_change", obj=ref_name(lang, new))
+        plan.steps[0] = step  # the pick under way is this plan's first step
+        status = self.task.status
+        self.task = TaskState(goal, plan, 0, status, lang, history=self.task.history)
+        self.task.log(self.robot.time, "re-plan keeping the grasp: " + "; ".join(plan.describe()))
+        return self._reply(say(lang, "ack_change", obj=ref_name(lang, new)), lang, intent)
 
     def _on_answer(self, intent: Intent, lang: str) -> Reply:
         if self.pending is None or intent.ref is None:
@@ -233,6 +272,15 @@ class DialogueManager:
         """The perceived scene, with what each hand holds marked (added if the hand hides it)."""
         scene = self.scene_fn()
         objs, held = list(scene.objects), {}
+        # Objects seen before but hidden now by an arm (a cube under the hand that is about
+        # to grasp it) are still there: plan with where they were last seen.
+        for label, o in self.memory.items():
+            visible = any(f"{v.color} {v.kind}" == label for v in objs)
+            under_hand = any(float(np.hypot(*(o.position[:2] - self.runner.ctx.hand(a)[:2]))) < 0.12
+                             for a in self.robot.arms)
+            if not visible and under_hand and label not in {f"{h.color} {h.kind}" for h in
+                                                            self.runner.ctx.holding.values()}:
+                objs.append(o)
         for i, (arm, h) in enumerate(self.runner.ctx.holding.items()):
             hand = self.runner.ctx.hand(arm)
             near = [o for o in objs if o.kind == h.kind and o.color == h.color
@@ -245,6 +293,14 @@ class DialogueManager:
                                            (0, 0), (0, 0, 0, 0), 1.0, top_z=float(hand[2])))
                 held[tid] = arm
         return PerceivedScene(scene.time, tuple(objs), scene.person), held
+
+    def remember(self, scene: PerceivedScene) -> PerceivedScene:
+        """Keep the last place each uniquely-labelled object was seen (for objects an arm hides)."""
+        labels = [f"{o.color} {o.kind}" for o in scene.objects]
+        for o, label in zip(scene.objects, labels):
+            if labels.count(label) == 1:
+                self.memory[label] = o
+        return scene
 
     def _run(self, plan: Plan, status: Status) -> None:
         self.task = TaskState(plan.goal, plan, 0, status, self.task.language, history=self.task.history)

@@ -321,6 +321,10 @@ def _goal(action: str, refs, target, side) -> Goal | None:
     side_is_place = action == "push" or (action == "put" and target is None and len(refs) < 2)
     if side is not None and objects is not None and not side_is_place:
         objects = replace(objects, side=side)  # "the cube on the left": which cube, not where to
+    if action == "sort":
+        # "sort the cubes into the bowls of their color": the containers are where, not what
+        things = [r[0] for r in refs if r[0].kind not in CONTAINER_KINDS]
+        objects = things[0] if things else (None if objects and objects.kind in CONTAINER_KINDS else objects)
     if action in ("stack", "sort"):
         if objects is not None and objects.kind and objects.quantity == "one" and not objects.anaphora:
             objects = Ref(objects.kind, objects.color, "all")
