@@ -392,9 +392,19 @@ class DialogueManager:
         t.log(self.robot.time, f"step failed: {reason}")
         if t.retries < MAX_RETRIES and t.goal is not None and t.status is Status.RUNNING:
             retries = t.retries + 1
-            if self._held_label() is None and self._start(t.goal, t.language):
-                self.task.retries = retries
-                return
+            if self._held_label() is None:
+                try:
+                    if self._start(t.goal, t.language, raise_errors=True):
+                        self.task.retries = retries
+                        return
+                except PlanningError as e:
+                    if e.code == "nothing_to_do":  # what is left was taken away: the goal holds
+                        t.status = Status.DONE
+                        t.log(self.robot.time, "nothing left to do after a fresh look")
+                        self.events.append(self._reply(say(t.language, "done"), t.language))
+                        return
+                except (Ambiguous, NotFound):
+                    pass
             if self._held_label() is not None and t.plan is not None:  # keep going from the hand
                 t.retries = retries
                 return

@@ -179,10 +179,21 @@ class LexiconParser:
             return Intent(act, language=language, confidence=coverage, **kw)
 
         # 1. Control words win: "stop" must never be missed because of other words around it.
-        for c in ("stop", "cancel", "undo", "resume"):
-            if any(m.cat == "control" and m.value == c for m in ms):
-                return intent(Act(c))
+        # Cancel and undo stop the arm too, and say more ("wait, better cancel it"): they come
+        # first. A stop word inside a change of mind ("no, wait, the green one") is the change,
+        # which also aborts the motion at once.
+        controls = {m.value for m in ms if m.cat == "control"}
         refs, target, side = _references(ms, lex.relation_marker, language in COLOR_AFTER_NOUN)
+        for c in ("cancel", "undo"):
+            if c in controls:
+                return intent(Act(c))
+        if "stop" in controls:
+            named = any(r[0].kind or r[0].color for r in refs) or (target is not None)
+            changing = context in ("running", "paused") and ("change" in cats or "no" in cats) and named
+            if not changing:
+                return intent(Act.STOP)
+        elif "resume" in controls:
+            return intent(Act.RESUME)
         actions = [m.value for m in ms if m.cat == "action"]
         # 2. Questions about the scene or the task.
         q = next((m.value for m in ms if m.cat == "question"), None)
@@ -295,6 +306,9 @@ def _ref(items: list[Match]) -> Ref | None:
 def _main_action(actions: list[str], target, refs) -> str:
     """The action that carries the request when several are said: "pick up X and put it in Y"
     is a put; "put ... give (Korean 넣어 줘: the helper verb 'give')" is a put too."""
+    for specific in ("stack", "sort", "swap", "push"):  # not "give": in ko/hi/bn it is also a helper verb
+        if specific in actions:  # "arrange the cubes one on another", "put them away by color"
+            return specific
     if "put" in actions and (target is not None or len(refs) >= 2):
         return "put"
     return actions[0]

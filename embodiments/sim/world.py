@@ -74,6 +74,7 @@ class SimWorld:
         self.ids: dict[str, int] = {}  # scene id -> body id (ground truth: success checks only)
         self.kinds: dict[str, str] = {}
         self.start_pos: dict[str, np.ndarray] = {}
+        self._settling: dict[str, float] = {}  # scene-changed objects still settling -> time of the change
         placed = objs.place_objects(scene.objects, scene.seed)
         for spec in scene.objects:
             (x, y), yaw = placed[spec.id]
@@ -147,6 +148,7 @@ class SimWorld:
         (x, y), yaw = placed[spec.id]
         self._add(spec, (x, y), yaw)
         self.start_pos[spec.id] = self.position(spec.id)
+        self._settling[spec.id] = self.time  # its start is where it comes to rest (see step)
 
     def move_object(self, obj_id: str, xy) -> None:
         body = self.body(obj_id)
@@ -158,6 +160,7 @@ class SimWorld:
         self.c.resetBasePositionAndOrientation(body, [xy[0], xy[1], z], quat)
         self.c.resetBaseVelocity(body, [0, 0, 0], [0, 0, 0])
         self.start_pos[obj_id] = self.position(obj_id)
+        self._settling[obj_id] = self.time
 
     def mark_start(self) -> None:
         """Record every object's settled position as its start (the spec's `unmoved` reference)."""
@@ -191,6 +194,13 @@ class SimWorld:
         for _ in range(n):
             self.c.stepSimulation()
         self.time += n / PHYSICS_HZ
+        # An object put down by a scene change drops its last millimetres and may tip: its
+        # `unmoved` reference is where it rests half a second later.
+        for oid, t in list(self._settling.items()):
+            if self.time - t >= 0.5:
+                del self._settling[oid]
+                if oid in self.ids:
+                    self.start_pos[oid] = self.position(oid)
 
     def settle(self, seconds: float = 0.3) -> None:
         self.step(int(seconds * PHYSICS_HZ))
