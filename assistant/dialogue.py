@@ -264,6 +264,8 @@ class DialogueManager:
             if raise_errors:
                 raise
             return False
+        if self.runner.paused:  # a new request after a stop is the go-ahead
+            self.runner.resume()
         self.task = TaskState(goal, plan, 0, Status.RUNNING, lang, history=self.task.history)
         self.task.log(self.robot.time, "plan: " + "; ".join(plan.describe()))
         return True

@@ -97,3 +97,12 @@ def test_cancel_leaves_the_hand_empty_and_home(session):
 def test_query_in_japanese(session):
     r = session.submit("テーブルの上に何がありますか？")
     assert r.language == "ja" and r.text
+
+
+def test_a_new_request_after_a_stop_goes_ahead(session):
+    r = session.submit("stop")
+    assert r.status is Status.IDLE and session.robot.halted
+    session.submit("put the red cube in the yellow bowl")
+    ok, _ = session.run_until_idle(60)
+    assert ok and session.state().status is Status.DONE, session.state().summary()
+    check(session, {"in": ["red_cube", "yellow_bowl"]})
