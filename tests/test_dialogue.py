@@ -106,3 +106,18 @@ def test_a_new_request_after_a_stop_goes_ahead(session):
     ok, _ = session.run_until_idle(60)
     assert ok and session.state().status is Status.DONE, session.state().summary()
     check(session, {"in": ["red_cube", "yellow_bowl"]})
+
+
+def test_chat_cli_end_to_end():
+    """`robot-assistant chat` with a piped turn: it answers, shows the plan, finishes, exits."""
+    import subprocess
+    from pathlib import Path
+
+    root = Path(__file__).resolve().parents[1]
+    out = subprocess.run([str(root / ".venv" / "bin" / "robot-assistant"), "chat", "--seed", "1"],
+                         input="put the red cube in the red bowl\n", capture_output=True, text=True, timeout=120,
+                         cwd=root)
+    assert out.returncode == 0, out.stderr[-2000:]
+    assert "robot [en]: OK, on it." in out.stdout
+    assert "[x] put the red cube in the red bowl" in out.stdout and "robot [en]: Done." in out.stdout
+    assert "argv[0]" not in out.stdout
