@@ -70,11 +70,13 @@ def test_ambiguity_asks_and_the_answer_continues(session):
 
 @pytest.mark.parametrize("text, lang", [("put the purple cube in the bowl", "en"), ("lift the blue bowl", "en"),
                                         ("", "en"), ("🤖🤖", "en"), ("asdf qwerty zxcv", "en"),
-                                        ("Þetta er falleg bók sem ég las í gær", "en")])
+                                        ("Þetta er falleg bók sem ég las í gær", "en"),
+                                        ("put the red cube in the blue bowl " * 300, "en"),
+                                        ("красный cube 把 bowl ボウル", None)])
 def test_bad_requests_get_a_reply_and_no_motion(session, text, lang):
     q0 = session.robot.arm("arm").joint_state()[0].copy()
     r = session.submit(text)
-    assert r.text and r.language == lang
+    assert r.text and (lang is None or r.language == lang)
     session.run(0.5)
     assert abs(session.robot.arm("arm").joint_state()[0] - q0).max() < 1e-3
     assert session.state().status in (Status.IDLE, Status.FAILED, Status.REFUSED)
