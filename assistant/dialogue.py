@@ -184,7 +184,12 @@ class DialogueManager:
                 or first.obj.label != step.obj.label:
             self._abort_motion()
             return self._plan_and_reply(goal, lang, intent, ack="ack_change", obj=ref_name(lang, new))
-        plan.steps[0] = step  # the pick under way is this plan's first step
+        plan.steps[0] = step  # the pick under way is this plan's first step...
+        for i, s in enumerate(plan.steps[1:], start=1):  # ...and the hand that grasps it puts it down
+            if s.skill == "pick":
+                break
+            if s.obj is not None and s.obj.label == step.obj.label:
+                plan.steps[i] = replace(s, arm=step.arm)
         status = self.task.status
         self.task = TaskState(goal, plan, 0, status, lang, history=self.task.history)
         self.task.log(self.robot.time, "re-plan keeping the grasp: " + "; ".join(plan.describe()))

@@ -184,8 +184,11 @@ class LexiconParser:
         # which also aborts the motion at once.
         controls = {m.value for m in ms if m.cat == "control"}
         refs, target, side = _references(ms, lex.relation_marker, language in COLOR_AFTER_NOUN)
-        for c in ("cancel", "undo"):
-            if c in controls:
+        new_request = any(m.cat == "action" for m in ms) and any(r[0].kind or r[0].color for r in refs)
+        for c in ("undo", "cancel"):  # "never mind, put it back": the undo is what is asked
+            # "Leave it. Put the blue ball in the green bowl instead": the cancel word only
+            # dismisses the old task; the new request (which replaces it) is what counts.
+            if c in controls and not (c == "cancel" and new_request):
                 return intent(Act(c))
         if "stop" in controls:
             named = any(r[0].kind or r[0].color for r in refs) or (target is not None)
@@ -206,7 +209,9 @@ class LexiconParser:
             if goal is None:
                 return intent(Act.UNKNOWN, reason="incomplete")
             changing = "change" in cats or (ms and ms[0].cat == "no")  # "no, take the green one"
-            if context in ("running", "paused") and changing and goal.action in ("put_in", "put_on", "pick"):
+            whole = target is not None and goal.objects is not None and (goal.objects.kind or goal.objects.color)
+            if context in ("running", "paused") and changing and goal.action in ("put_in", "put_on", "pick") \
+                    and not whole:  # naming both what and where "instead" is a new request
                 if target is not None:
                     return intent(Act.CHANGE, slot="target", ref=target[0], goal=goal)
                 objs = goal.objects

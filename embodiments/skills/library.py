@@ -124,6 +124,10 @@ def place_in(ctx: SkillContext, container: DetectedObject, arm: str | None = Non
     inner = max(0.02, float(min(container.size[:2])) / 2 - 0.01)
 
     def check(scene, h):
+        still = [o for o in scene.objects if o.kind == container.kind and o.color == container.color
+                 and math.hypot(o.position[0] - xy[0], o.position[1] - xy[1]) < inner]
+        if not still:  # someone moved it while the hand was on its way
+            return f"the {container.label} is not where it was"
         if _find_near(scene, h, xy, inner + 0.01):
             return None
         return f"the {h.color} {h.kind} did not end up in the {container.label}"
