@@ -19,7 +19,7 @@ from dataclasses import dataclass
 from functools import lru_cache
 from typing import Protocol
 
-from .lexicon_parser import available_languages, load_lexicon, normalise
+from .lexicon_parser import available_languages, coverage, load_lexicon, normalise
 
 SUPPORTED = ("en", "es", "fr", "de", "it", "pt", "nl", "pl", "ru", "uk", "tr", "ar", "hi", "bn", "zh", "ja", "ko",
              "vi", "id", "sw")
@@ -97,9 +97,10 @@ class DomainLanguageDetector:
         out: dict[str, float] = {}
         for lang in cands:
             lex = load_lexicon(lang)
-            ms = [m for m in lex.find(norm) if m.cat != "filler"] if norm.strip() else []
-            fill = [m for m in lex.find(norm) if m.cat == "filler"] if norm.strip() else []
-            out[lang] = _covered(norm, ms, lex.match) + 0.5 * _covered(norm, fill, lex.match)
+            found = lex.find(norm) if norm.strip() else []  # once per language: this runs for all 20
+            ms = [m for m in found if m.cat != "filler"]
+            fill = [m for m in found if m.cat == "filler"]
+            out[lang] = coverage(norm, ms, lex.match) + 0.5 * coverage(norm, fill, lex.match)
         det = _lingua()
         if det is not None and norm.strip():
             for cv in det.compute_language_confidence_values(text):
@@ -129,18 +130,6 @@ class DomainLanguageDetector:
             if other is not None and other not in SUPPORTED:
                 return LanguageGuess(other, 1.0 - s1, supported=False)
         return LanguageGuess(best, min(1.0, s1 - s2 + 0.5))
-
-
-def _covered(norm: str, ms, mode: str) -> float:
-    covered = [False] * len(norm)
-    for m in ms:
-        for i in range(m.start, m.end):
-            covered[i] = True
-    if mode == "substring":
-        chars = [i for i, ch in enumerate(norm) if not ch.isspace()]
-        return sum(covered[i] for i in chars) / max(len(chars), 1)
-    words = [(m.start(), m.end()) for m in re.finditer(r"\S+", norm)]
-    return sum(any(covered[s:e]) for s, e in words) / max(len(words), 1)
 
 
 def _other_language(text: str) -> str | None:

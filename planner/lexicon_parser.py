@@ -172,11 +172,11 @@ class LexiconParser:
         if not norm.strip():
             return Intent(Act.UNKNOWN, reason="empty", language=language, confidence=0.0)
         ms = lex.find(norm)
-        coverage = _coverage(norm, ms, lex.match)
+        share = coverage(norm, ms, lex.match)
         cats = {m.cat for m in ms}
 
         def intent(act: Act, **kw) -> Intent:
-            return Intent(act, language=language, confidence=coverage, **kw)
+            return Intent(act, language=language, confidence=share, **kw)
 
         # 1. Control words win: "stop" must never be missed because of other words around it.
         # Cancel and undo stop the arm too, and say more ("wait, better cancel it"): they come
@@ -239,7 +239,7 @@ class LexiconParser:
         return intent(Act.UNKNOWN, reason="not_understood" if ms else "no_known_words")
 
 
-def _coverage(norm: str, ms: list[Match], mode: str) -> float:
+def coverage(norm: str, ms: list[Match], mode: str) -> float:
     """Share of the text the lexicon accounts for (words, or characters for substring languages)."""
     covered = [False] * len(norm)
     for m in ms:
