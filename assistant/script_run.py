@@ -51,7 +51,17 @@ def run_script(script: Script, video_dir: str | None = None) -> Outcome:
                                     "detected": session.dm.last_detected})
                 _expect(out, where, step.get("expect", {}), session, reply, tick)
             elif "say" in step or "audio" in step:
-                out.fail(f"{where}: speech not available (the speech pipeline has not landed yet)")
+                turn = _spoken_turn(session, script, step, where, out)
+                if turn is None:
+                    continue
+                refused |= turn.reply.status is Status.REFUSED
+                t = turn.transcript
+                out.replies.append({"time": round(session.time, 3), "say" if "say" in step else "audio":
+                                    step.get("say") or step.get("audio"), "transcript": t.text if t else None,
+                                    "heard_language": t.language if t else None, "text": turn.reply.text,
+                                    "language": turn.reply.language, "status": turn.reply.status.value,
+                                    "detected": session.dm.last_detected})
+                _expect(out, where, step.get("expect", {}), session, turn.reply, tick, transcript=t)
             elif "wait" in step:
                 w = step["wait"]
                 if "seconds" in w:
@@ -111,7 +121,24 @@ def run_script(script: Script, video_dir: str | None = None) -> Outcome:
     return out
 
 
-def _expect(out: Outcome, where: str, exp: dict, session: Session, reply, tick) -> None:
+def _spoken_turn(session: Session, script: Script, step: dict, where: str, out: Outcome):
+    """espeak-ng -> WAV bytes (say) or the file (audio) -> the session's speech pipeline."""
+    from speech.tts import EspeakSpeaker, TTSError
+
+    try:
+        if "say" in step:
+            src = EspeakSpeaker().to_wav(step["say"], step["voice"])
+        else:
+            src = Path(script.path).parent / step["audio"]
+        return session.submit_audio(src)
+    except TTSError as e:
+        out.fail(f"{where}: text-to-speech failed: {e}")
+    except Exception as e:  # a broken model install: report it as the step's failure
+        out.fail(f"{where}: speech pipeline error: {type(e).__name__}: {e}")
+    return None
+
+
+def _expect(out: Outcome, where: str, exp: dict, session: Session, reply, tick, transcript=None) -> None:
     def check(name: str, ok: bool, why: str) -> None:
         out.checks.append((f"{where}.expect.{name}", ok, why))
         if not ok:
@@ -139,7 +166,12 @@ def _expect(out: Outcome, where: str, exp: dict, session: Session, reply, tick) 
             halted = session.robot.max_joint_speed() < AT_REST
         check("halted_within", halted, f"joints still moving after {session.time - t0:.3f} s (limit {limit})")
     if "transcript_contains_any" in exp:
-        check("transcript_contains_any", False, "typed turn: no transcript")
+        if transcript is None:
+            check("transcript_contains_any", False, "typed turn: no transcript")
+        else:
+            words = exp["transcript_contains_any"]
+            ok = any(str(w).lower() in transcript.text.lower() for w in words)
+            check("transcript_contains_any", ok, f"transcript {transcript.text!r} has none of {words}")
 
 
 def _slug(name: str) -> str:

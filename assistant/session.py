@@ -42,6 +42,7 @@ class Session:
         parser = make_understanding(self.config.understanding, **self.config.understanding_args)
         self.dm = DialogueManager(self.robot, self.perceive, parser=parser, scene_fn=self.latest_scene)
         self._scene = None
+        self._voice = None
 
     def perceive(self):
         """A fresh look through every camera (renders: tens of milliseconds)."""
@@ -61,8 +62,20 @@ class Session:
         return s
 
     # -- the three calls everyone uses --------------------------------------------------------
-    def submit(self, text: str) -> Reply:
-        return self.dm.handle(text)
+    def submit(self, text: str, language: str | None = None) -> Reply:
+        return self.dm.handle(text, language=language)
+
+    def submit_audio(self, audio, sample_rate: int | None = None):
+        """A spoken turn (a file path, encoded bytes or samples): returns an `assistant.voice.VoiceTurn`."""
+        return self.voice.hear(audio, sample_rate)
+
+    @property
+    def voice(self):
+        if self._voice is None:
+            from .voice import Voice
+
+            self._voice = Voice(self)
+        return self._voice
 
     def tick(self) -> list[Reply]:
         """One control tick; returns the replies the task produced on the way (done, failed)."""

@@ -21,7 +21,7 @@ from planner.lexicon_parser import LexiconParser, available_languages, load_yaml
 
 CORPUS = Path(__file__).with_name("corpus")
 DOCS = Path(__file__).resolve().parents[1] / "docs" / "benchmarks.md"
-REF_KEYS = ("kind", "color", "quantity", "side", "anaphora")
+REF_KEYS = ("kind", "color", "quantity", "side", "anaphora", "fixture")
 
 
 def load_corpus(language: str, folder: Path = CORPUS) -> list[dict[str, Any]]:

@@ -17,6 +17,10 @@ from typing import Any, Literal
 Side = Literal["left", "right", "front", "back", "middle"]
 Quantity = Literal["one", "all"]
 Anaphora = Literal["it", "other", "them"]
+# What is there but is not an object the robot can move: the table, the robot itself, the floor,
+# a wall, a person. Named so that "lift the table" gets a clear "I can't" instead of a shrug.
+Fixture = Literal["table", "robot", "floor", "wall", "person"]
+FIXTURES: tuple[str, ...] = ("table", "robot", "floor", "wall", "person")
 
 
 @dataclass(frozen=True)
@@ -28,7 +32,9 @@ class Ref:
     `anaphora` points back into the conversation ("it" = the object last talked
     about, "other" = the candidate not chosen last time, "them" = the last group).
     `relation`/`anchor` narrow by another object ("the cube in the bowl",
-    "the cube next to the duck").
+    "the cube next to the duck"). `fixture` names something that is not an object on the
+    table ("lift the table", "push the wall"): such a reference never resolves to an object,
+    and a goal that would move it is refused with a reason.
     """
 
     kind: str | None = None
@@ -38,9 +44,12 @@ class Ref:
     anaphora: Anaphora | None = None
     relation: Literal["in", "on", "near"] | None = None
     anchor: Ref | None = None
+    fixture: Fixture | None = None
 
     def describe(self) -> str:
         """Canonical English words for the reference ("the red cube", "all the cubes")."""
+        if self.fixture:
+            return "myself" if self.fixture == "robot" else f"the {self.fixture}"
         if self.anaphora == "it":
             return "it"
         if self.anaphora == "them":

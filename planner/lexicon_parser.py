@@ -14,6 +14,8 @@ word marking a destination comes before its noun (prepositions) or after it
 3. read the sequence: control words (stop, resume, ...) win; then questions;
    then descriptor runs (colour, kind, "all", "it", a side) become references,
    the one next to a relation marker on its marked side is the destination;
+   a fixture (the table, the robot, the floor, a wall, a person) named as the thing
+   to move makes a goal the planner refuses with the reason ("lift the table");
    an action word picks the goal; with no action, the dialogue context
    decides (an answer to "which one?", a change of the running task).
 """
@@ -34,7 +36,7 @@ from .intent import Act, Goal, Intent, Ref
 LEXICON_DIR = Path(__file__).with_name("lexicon")
 MAX_CHARS = 500  # longer turns are refused by the dialogue manager before they get here
 _PUNCT = re.compile(r"[\s\.,;:!\?¿¡\"“”„«»()\[\]{}…。、，！？：；「」『』・~\-–—'’`´/\\]+")
-DESCRIPTORS = ("kind", "color", "all", "everything", "it", "them", "other")
+DESCRIPTORS = ("kind", "thing", "color", "all", "everything", "it", "them", "other")
 # Languages whose colour adjective follows the noun ("le cube rouge"); elsewhere it precedes it,
 # so a colour after a noun already named starts the next reference ("the ball and the red cube").
 COLOR_AFTER_NOUN = {"fr", "es", "it", "pt", "vi", "id", "sw", "ar"}
@@ -60,6 +62,8 @@ class Lexicon:
     match: str  # word | prefix | substring
     relation_marker: str  # before | after
     phrases: list[tuple[str, str, str]]  # (normalised phrase, category, value), longest first
+    determiners: frozenset[str] = frozenset()  # `it` words that also stand next to a noun ("that cube")
+    object_suffixes: tuple[str, ...] = ()  # endings that are a verb's object pronoun (Arabic حطها = put-it)
     _suffixes: tuple[str, ...] | None = None
 
     def find(self, text: str) -> list[Match]:
@@ -147,14 +151,16 @@ def load_lexicon(language: str) -> Lexicon:
             if n:
                 rows.append((n, cat, value))
 
-    for cat in ("kinds", "colors", "actions", "relations", "sides", "control", "questions", "chat"):
+    for cat in ("kinds", "colors", "fixtures", "actions", "relations", "sides", "control", "questions", "chat"):
         for value, phrases in (data.get(cat) or {}).items():
             add(phrases, cat.rstrip("s") if cat not in ("control", "chat") else cat, str(value))
-    for flag in ("all", "everything", "it", "them", "other", "change", "yes", "no", "filler"):
+    for flag in ("all", "everything", "it", "them", "other", "thing", "change", "yes", "no", "filler"):
         add(data.get(flag), flag, flag)
     # Longest first: "put it back" (undo) beats "put" (action); "pick up" beats "pick".
     rows.sort(key=lambda r: -len(r[0]))
-    return Lexicon(language, data.get("match", "word"), data.get("relation_marker", "before"), rows)
+    return Lexicon(language, data.get("match", "word"), data.get("relation_marker", "before"), rows,
+                   frozenset(normalise(str(w)).strip() for w in data.get("determiners") or []),
+                   tuple(normalise(str(w)).strip() for w in data.get("object_suffixes") or []))
 
 
 def available_languages() -> list[str]:
@@ -171,8 +177,12 @@ class LexiconParser:
         norm = normalise(text[:MAX_CHARS])
         if not norm.strip():
             return Intent(Act.UNKNOWN, reason="empty", language=language, confidence=0.0)
+        color_after = language in COLOR_AFTER_NOUN
         ms = lex.find(norm)
+        if lex.match == "prefix" and not color_after:
+            ms = _nouns_after_adjectives(ms, lex, norm)
         share = coverage(norm, ms, lex.match)
+        ms = _without_determiners(ms, lex, norm, color_after)
         cats = {m.cat for m in ms}
 
         def intent(act: Act, **kw) -> Intent:
@@ -183,7 +193,15 @@ class LexiconParser:
         # first. A stop word inside a change of mind ("no, wait, the green one") is the change,
         # which also aborts the motion at once.
         controls = {m.value for m in ms if m.cat == "control"}
-        refs, target, side = _references(ms, lex.relation_marker, language in COLOR_AFTER_NOUN)
+        refs, target, side, side_at = _references(ms, lex.relation_marker, color_after)
+        if lex.match == "prefix" and not color_after and "swap" in {m.value for m in ms if m.cat == "action"} \
+                and len(refs) + (target is not None) < 2:
+            # "Topla ördeğin yerini değiştir": a swap needs two things; a word read as another
+            # verb that starts with a kind's stem is that noun with a case ending (top+la)
+            alt = _nouns_after_adjectives(ms, lex, norm, keep="swap")
+            if alt != ms:
+                ms = alt
+                refs, target, side, side_at = _references(ms, lex.relation_marker, color_after)
         new_request = any(m.cat == "action" for m in ms) and any(r[0].kind or r[0].color for r in refs)
         for c in ("undo", "cancel"):  # "never mind, put it back": the undo is what is asked
             # "Leave it. Put the blue ball in the green bowl instead": the cancel word only
@@ -195,7 +213,7 @@ class LexiconParser:
             changing = context in ("running", "paused") and ("change" in cats or "no" in cats) and named
             if not changing:
                 return intent(Act.STOP)
-        elif "resume" in controls:
+        elif "resume" in controls and not new_request:  # "ambil kubus hijau terus taruh...": "then"
             return intent(Act.RESUME)
         actions = [m.value for m in ms if m.cat == "action"]
         # 2. Questions about the scene or the task.
@@ -205,7 +223,18 @@ class LexiconParser:
         if not actions and target is not None and refs and context == "idle":
             actions = ["put"]  # "the ball in the mug (please)": the verb goes without saying
         if actions:
-            goal = _goal(_main_action(actions, target, refs), refs, target, side)
+            main = _main_action(actions, target, refs)
+            if main == "put" and target is None and len(refs) == 1 and _verb_has_object(ms, lex, norm):
+                # "حطها بالصينية" (put-it in-the-tray): the object is in the verb, the one thing
+                # named is where it goes
+                dest = refs[0][0]
+                target, refs = (dest, "in" if dest.kind in CONTAINER_KINDS else "on", refs[0][1], refs[0][1]), []
+            fixture = _fixture_object(ms, main, lex.relation_marker) if not refs else None
+            if fixture is not None:  # "lift the table", "masayı kaldır": not a thing it can move
+                goal = _goal(main, [(Ref(fixture=fixture), 0)], target, side) or \
+                    Goal("pick" if main == "put" else main, Ref(fixture=fixture), side=side)
+            else:
+                goal = _goal(main, refs, target, side, side_at, _noun_after(ms, side_at))
             if goal is None:
                 return intent(Act.UNKNOWN, reason="incomplete")
             changing = "change" in cats or (ms and ms[0].cat == "no")  # "no, take the green one"
@@ -253,20 +282,28 @@ def coverage(norm: str, ms: list[Match], mode: str) -> float:
 
 
 def _references(ms: list[Match], marker: str, color_after: bool = False):
-    """Descriptor runs -> [(Ref, first index, last index)], the destination (Ref, idx) and a side."""
+    """Descriptor runs -> the references [(Ref, index of its first match)] other than the
+    destination, the destination (Ref, relation, index of its first match, index of its marker),
+    the side said (the last one) and the index of that side's match."""
     runs: list[list[int]] = []
+
+    def role(cat: str) -> str:  # "the red things": a generic noun heads a reference like a kind
+        return "kind" if cat == "thing" else cat
+
     for i, m in enumerate(ms):
         if m.cat in DESCRIPTORS:
             # Descriptors join the current run when only filler separates them, unless the
             # run already has one of this kind ("the red cube and the blue bowl": two refs).
-            run_cats = {ms[k].cat for k in runs[-1]} if runs else set()
+            run_cats = {role(ms[k].cat) for k in runs[-1]} if runs else set()
+            cat = role(m.cat)
             joins = runs and _only_filler_between(ms, runs[-1][-1], i) and \
-                not (m.cat in ("kind", "color") and m.cat in run_cats) and \
-                not (m.cat == "color" and "kind" in run_cats and not color_after) and \
-                not (m.cat == "kind" and "color" in run_cats and color_after and
+                not (cat in ("kind", "color") and cat in run_cats) and \
+                not (cat == "color" and "kind" in run_cats and not color_after) and \
+                not (cat == "kind" and "color" in run_cats and color_after and
                      ms[runs[-1][-1]].cat != "color") and \
-                not (m.cat in ("it", "them") and run_cats & {"kind", "color"}) and \
-                not (m.cat in ("kind", "color") and run_cats & {"it", "them"})
+                not (cat in ("it", "them") and run_cats & {"kind", "color"}) and \
+                not (cat in ("kind", "color") and run_cats & {"it", "them"}) and \
+                not (m.cat == "kind" and "everything" in run_cats)  # "everything [on the left] in the bowl"
             if joins:
                 runs[-1].append(i)
             else:
@@ -278,18 +315,131 @@ def _references(ms: list[Match], marker: str, color_after: bool = False):
     for i, m in enumerate(ms):
         if m.cat != "relation":
             continue
+        # "on the table", "masanın üstüne", "मेज़ के ऊपर": the place is the fixture itself, not
+        # the object named before or after it; "على اليسار" (on the left) is a side
+        step = 1 if marker == "before" else -1
+        noun = _next_non_filler(ms, i, step)
+        if noun is not None and noun.cat == "fixture":
+            continue
+        if noun is not None and noun.cat == "side":  # unless the side is an adjective: "on the left plate"
+            after = _next_non_filler(ms, ms.index(noun), step)
+            if after is None or after.cat not in DESCRIPTORS:
+                continue
         if marker == "before":
             cand = next((r for r in refs if r[1] > i), None)
         else:
             cand = next((r for r in reversed(refs) if r[2] < i), None)
         if cand is not None:
-            target, relation = cand, m.value
+            target, relation, rel_at = cand, m.value, i
             break
-    side = next((m.value for m in reversed(ms) if m.cat == "side"), None)
+    side_at = next((i for i in range(len(ms) - 1, -1, -1) if ms[i].cat == "side"), None)
+    side = ms[side_at].value if side_at is not None else None
     rest = [r for r in refs if r is not target]
-    if target is not None:
-        target = (target[0], relation)
-    return [(r[0], r[1]) for r in rest], target, side
+    if target is not None:  # (ref, relation, where the destination is said: its first match, the marker)
+        target = (target[0], relation, target[1], rel_at)
+    return [(r[0], r[1]) for r in rest], target, side, side_at
+
+
+def _nouns_after_adjectives(ms: list[Match], lex: Lexicon, norm: str, keep: str | None = None) -> list[Match]:
+    """A word read as a verb right after a bare colour adjective is a noun with a case ending
+    when it starts with a kind's stem: Turkish "kırmızı topla" is "with the red ball" (top+la),
+    not "red, gather". (Languages where the colour precedes its noun; an adjective does not
+    modify a verb. An inflected colour, "kırmızıları topla", is a noun itself: left alone.)
+    With `keep` (the main verb, which lacks a thing to act on), every other such verb word is
+    read as the noun, wherever it stands."""
+    out = list(ms)
+    kinds = [(p, v) for p, c, v in lex.phrases if c == "kind"]
+    for i in range(len(out)):
+        m, prev = out[i], (out[i - 1] if i else None)
+        if m.cat != "action" or m.value == keep:
+            continue
+        if keep is None and (prev is None or prev.cat != "color" or norm[prev.start:prev.end] != prev.phrase
+                             or norm[prev.end:m.start].strip()):
+            continue
+        word = norm[m.start:m.end]
+        kind = next(((p, v) for p, v in kinds if word.startswith(p)), None)  # longest first
+        if kind is not None:
+            out[i] = Match(m.start, m.end, "kind", kind[1], kind[0])
+    return out
+
+
+def _without_determiners(ms: list[Match], lex: Lexicon, norm: str, after_noun: bool) -> list[Match]:
+    """"that cube", "那个绿球", "kubus itu", "lift that table": a demonstrative right next to a
+    noun (before it, or after it where modifiers follow the noun) points at that noun; it is
+    not a pronoun of its own ("put that in the bowl")."""
+    if not lex.determiners:
+        return ms
+    out = []
+    for i, m in enumerate(ms):
+        j = i - 1 if after_noun else i + 1
+        if m.cat in ("it", "them") and m.phrase in lex.determiners and 0 <= j < len(ms) \
+                and ms[j].cat in ("kind", "color", "thing", "fixture"):
+            a, b = (ms[j], m) if after_noun else (m, ms[j])
+            if not norm[a.end:b.start].strip():
+                if m.cat == "them":  # "those cubes", "那两个黄色的球": all of them
+                    out.append(Match(m.start, m.end, "all", "all", m.phrase))
+                continue
+        out.append(m)
+    return out
+
+
+def _verb_has_object(ms: list[Match], lex: Lexicon, norm: str) -> bool:
+    """Does the put verb carry its object as an ending ("حطها", "ضعه")?"""
+    if not lex.object_suffixes:
+        return False
+    for m in ms:
+        if m.cat == "action" and m.value == "put":
+            rest = norm[m.start:m.end][len(m.phrase):]
+            if rest and rest in lex.object_suffixes:
+                return True
+    return False
+
+
+# Actions that would move the thing they name: naming a fixture there is a request to move it.
+MOVING = ("pick", "put", "push", "give", "swap")
+
+
+def _fixture_object(ms: list[Match], action: str, marker: str) -> str | None:
+    """The fixture (table, robot, floor, wall, person) named as what `action` should move, if any.
+
+    Called only when no object was named. A fixture that a relation or side word marks is a
+    place, not the thing moved: "to the left of the table", "テーブルの上に" (marker before the
+    noun in prepositional languages, after it in postpositional ones). Of the rest, the one on
+    the verb's object side is taken (after the verb for `before` languages, before it for
+    `after` ones), the nearest first, else the nearest on the other side ("把桌子举起来").
+    The robot named away from the verb is the one spoken to ("robot, move left"), not moved.
+    """
+    if action not in MOVING:
+        return None
+    verb = next((i for i, m in enumerate(ms) if m.cat == "action" and m.value == action), None)
+    if verb is None:
+        return None
+
+    def is_place(i: int) -> bool:
+        if marker == "before":
+            n = _next_non_filler(ms, i, -1)
+            return n is not None and n.cat in ("relation", "side")
+        n = _next_non_filler(ms, i, 1)
+        # "masanın soluna koy", "テーブルの左に置いて": put (it) at the table's left; but
+        # "masayı sola it", "テーブルを左に押して" push the table itself
+        return n is not None and (n.cat == "relation" or (n.cat == "side" and action == "put"))
+
+    cands = [i for i, m in enumerate(ms) if m.cat == "fixture" and not is_place(i)]
+    after = [i for i in cands if i > verb]
+    before = [i for i in reversed(cands) if i < verb]
+    near, far = (after, before) if marker == "before" else (before, after)
+    for i in near:
+        if ms[i].value != "robot" or marker == "before" or _only_filler_between(ms, i, verb):
+            return ms[i].value
+    return next((ms[i].value for i in far if ms[i].value != "robot"), None)
+
+
+def _next_non_filler(ms: list[Match], i: int, step: int) -> Match | None:
+    """The nearest match after (step 1) or before (step -1) index i that is not filler."""
+    k = i + step
+    while 0 <= k < len(ms) and ms[k].cat == "filler":
+        k += step
+    return ms[k] if 0 <= k < len(ms) else None
 
 
 def _only_filler_between(ms: list[Match], a: int, b: int) -> bool:
@@ -303,7 +453,7 @@ def _ref(items: list[Match]) -> Ref | None:
     quantity = "all" if cats & {"all", "everything", "them"} else "one"
     anaphora = "it" if "it" in cats and not (kind or color) else "them" if "them" in cats and not kind else \
         "other" if "other" in cats else None
-    if not (kind or color or anaphora or "everything" in cats or "all" in cats):
+    if not (kind or color or anaphora or cats & {"everything", "all", "thing"}):  # "the thing on the left"
         return None
     return Ref(kind=kind, color=color, quantity=quantity, anaphora=anaphora)
 
@@ -311,6 +461,10 @@ def _ref(items: list[Match]) -> Ref | None:
 def _main_action(actions: list[str], target, refs) -> str:
     """The action that carries the request when several are said: "pick up X and put it in Y"
     is a put; "put ... give (Korean 넣어 줘: the helper verb 'give')" is a put too."""
+    if "stack" in actions and target is not None and target[1] in ("on", "in") and (target[0].kind or target[0].color):
+        # "stack it on the blue cube": a put on it (several things put on it make a stack); but
+        # "one on top of the other" is a stack
+        return "put"
     for specific in ("stack", "sort", "swap", "push"):  # not "give": in ko/hi/bn it is also a helper verb
         if specific in actions:  # "arrange the cubes one on another", "put them away by color"
             return specific
@@ -319,13 +473,39 @@ def _main_action(actions: list[str], target, refs) -> str:
     return actions[0]
 
 
-def _goal(action: str, refs, target, side) -> Goal | None:
+def _noun_after(ms: list[Match], i: int | None) -> int | None:
+    """The index of the noun a side word stands right before ("the left plate"), if any."""
+    if i is None:
+        return None
+    n = _next_non_filler(ms, i, 1)
+    return ms.index(n) if n is not None and n.cat in ("kind", "thing") else None
+
+
+def _goal(action: str, refs, target, side, side_at: int | None = None, side_noun: int | None = None
+          ) -> Goal | None:
     objects = refs[0][0] if refs else None
-    if action == "put" and objects is None and target is not None:
-        objects = Ref(anaphora="it")  # the object is in the verb: "mettilo", "mets-le", "حطها"
+    if objects is None and action in ("pick", "give") and side is not None:
+        objects = Ref(side=side)  # "pick up the one on the left", "左のを取って"
+    elif objects is None and (action in ("pick", "push", "give") or
+                              (action == "put" and (target is not None or side is not None))):
+        # The object is in the verb ("mettilo", "حطها", "kiinue", "ارفعه") or goes without
+        # saying ("持ち上げて", "テーブルの左に置いて"): the thing last talked about.
+        objects = Ref(anaphora="it")
+    if action == "put" and side_at is not None and objects is not None and not objects.anaphora \
+            and (target is None or target[1] != "near"):
+        # A side said with a destination tells which destination ("in the bowl on the left",
+        # "on the left plate", "左のボウルに") or which things ("everything on the left in the
+        # bowl", "soldaki her şeyi kaseye").
+        dest_at = target[2] if target is not None else (refs[1][1] if len(refs) >= 2 else None)
+        if dest_at is not None and (side_noun == dest_at or side_at > dest_at):
+            dest = target if target is not None else (refs[1][0], "in" if refs[1][0].kind in CONTAINER_KINDS
+                                                      else "on", dest_at, dest_at)
+            target, refs = (replace(dest[0], side=side), *dest[1:]), refs[:1]
+        elif dest_at is not None and side_at < (min(dest_at, target[3]) if target is not None else dest_at):
+            objects = replace(objects, side=side)
     if action == "put":
         if target is not None:
-            dest, rel = target
+            dest, rel = target[0], target[1]
             if rel == "near":
                 return Goal("place_at", objects, dest, side=side)
             # Keep what was said ("on the plate" is put_on); the planner puts things on a
@@ -346,7 +526,7 @@ def _goal(action: str, refs, target, side) -> Goal | None:
         objects = things[0] if things else (None if objects and objects.kind in CONTAINER_KINDS else objects)
     if action in ("stack", "sort"):
         if objects is not None and objects.kind and objects.quantity == "one" and not objects.anaphora:
-            objects = Ref(objects.kind, objects.color, "all")
+            objects = replace(objects, quantity="all")  # keeping its side: "the blocks on the left"
         return Goal(action, objects)
     if action == "swap":
         other = target[0] if target is not None else (refs[1][0] if len(refs) > 1 else None)

@@ -21,7 +21,7 @@ from typing import Any
 
 from embodiments.types import COLORS, OBJECT_KINDS
 
-from .intent import Act, Goal, Intent, Ref
+from .intent import FIXTURES, Act, Goal, Intent, Ref
 from .lexicon_parser import LexiconParser
 
 log = logging.getLogger(__name__)
@@ -36,6 +36,7 @@ _REF = {
         "quantity": {"type": "string", "enum": ["one", "all"]},
         "side": {"type": ["string", "null"], "enum": [*SIDES, None]},
         "anaphora": {"type": ["string", "null"], "enum": ["it", "them", "other", None]},
+        "fixture": {"type": ["string", "null"], "enum": [*FIXTURES, None]},
     },
     "additionalProperties": False,
 }
@@ -60,7 +61,9 @@ Answer with ONE JSON object and nothing else, following this JSON schema:
 {schema}
 act: new_task (with goal), change (the person changes the object or target of the running task: slot + ref),
 stop, resume, cancel, undo (put it back), query (question: what/where/count/status, ref), answer (to "which one?":
-ref), chat, unknown. A turn in any language; the dialogue context is: {context}."""
+ref), chat, unknown. The table, the robot itself, the floor, a wall and a person are not objects: a request to
+move one ("lift the table") is a new_task whose objects are {{"fixture": "table"}}. A turn in any language; the
+dialogue context is: {context}."""
 
 
 def intent_from_json(data: Any, language: str) -> Intent:
@@ -105,10 +108,10 @@ def _ref(r: Any) -> Ref | None:
     quantity = r.get("quantity") or "one"
     if quantity not in ("one", "all"):
         raise ValueError(f"bad quantity {quantity!r}")
-    side, ana = r.get("side"), r.get("anaphora")
-    if side not in (None, *SIDES) or ana not in (None, "it", "them", "other"):
+    side, ana, fixture = r.get("side"), r.get("anaphora"), r.get("fixture")
+    if side not in (None, *SIDES) or ana not in (None, "it", "them", "other") or fixture not in (None, *FIXTURES):
         raise ValueError(f"bad reference {r!r}")
-    return Ref(kind=kind, color=color, quantity=quantity, side=side, anaphora=ana)
+    return Ref(kind=kind, color=color, quantity=quantity, side=side, anaphora=ana, fixture=fixture)
 
 
 def first_json_object(text: str) -> Any:

@@ -95,6 +95,12 @@ class Planner:
         if a in ("home", "open", "close"):
             skill = {"home": "home", "open": "gripper", "close": "gripper"}[a]
             return Plan(goal, [Step(skill, goal.describe(), xy=None)])
+        for ref in (goal.objects, goal.target if a == "swap" else None):
+            if ref is not None and ref.fixture:  # "lift the table": nothing to ground, nothing to move
+                raise PlanningError(f"I can't move {ref.describe()}: I can only move the small objects on the "
+                                    "table", "fixture")
+        if goal.target is not None and goal.target.fixture:
+            raise PlanningError(f"{goal.target.describe()} is not somewhere I can put things", "no_target")
         objs = self._ground(goal.objects, scene, focus, default=Ref(quantity="all") if a == "sort" else None)
         if a in ("pick", "put_in", "put_on", "place_at", "push", "give", "swap"):
             for o in objs:

@@ -114,3 +114,36 @@ def test_unknown_arm_and_embodiment():
             robot.send_action({"left": ArmCommand(ee_pos=np.zeros(3))})
     finally:
         robot.disconnect()
+
+
+@pytest.mark.parametrize("text, lang, name", [
+    ("lift the table", "en", "table"),
+    ("Hebe den Tisch hoch", "de", "Tisch"),
+    ("Soulève la table, s'il te plaît", "fr", "table"),
+    ("masayı kaldırır mısın?", "tr", "masa"),
+    ("ارفع الطاولة من فضلك", "ar", "الطاولة"),
+    ("テーブルを持ち上げてください", "ja", "テーブル"),
+    ("请把桌子搬起来", "zh", "桌子"),
+    ("push the wall to the left", "en", "wall"),
+    ("Podnieś podłogę", "pl", "podłogi"),
+])
+def test_moving_a_fixture_gets_a_reason_and_no_motion(text, lang, name):
+    """"Lift the table" is understood and answered with why not, in the person's language;
+    nothing moves and no task runs."""
+    from assistant.session import Session, SessionConfig
+    from assistant.task import Status
+    from embodiments.scene_spec import SceneSpec
+
+    s = Session(SessionConfig("panda", SceneSpec.from_dict(SCENE)))
+    try:
+        q0 = s.robot.arm("arm").joint_state()[0].copy()
+        before = {o: s.robot.world.position(o).copy() for o in ("red_cube", "green_cube", "bowl")}
+        r = s.submit(text)
+        assert r.language == lang and name.lower() in r.text.lower(), r
+        assert r.status is Status.FAILED and s.state().status is not Status.RUNNING
+        s.run(1.0)
+        assert float(np.abs(s.robot.arm("arm").joint_state()[0] - q0).max()) < 1e-3
+        for o, p in before.items():
+            assert float(np.linalg.norm(s.robot.world.position(o) - p)) < 0.005, o
+    finally:
+        s.close()

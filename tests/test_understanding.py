@@ -4,7 +4,7 @@ from __future__ import annotations
 import pytest
 
 from bench.dialogue import evaluate, load_corpus
-from planner.intent import Act
+from planner.intent import FIXTURES, Act
 from planner.language import SUPPORTED, DomainLanguageDetector
 from planner.lexicon_parser import LEXICON_DIR, LexiconParser, available_languages, load_yaml
 
@@ -32,6 +32,7 @@ def test_message_catalogue_has_every_reply(lang):
     data = load_yaml(path)
     assert set(data["messages"]) == set(en["messages"]), set(data["messages"]) ^ set(en["messages"])
     assert set(data["kind_names"]) == set(en["kind_names"]) and set(data["color_names"]) == set(en["color_names"])
+    assert set(data["fixture_names"]) == set(en["fixture_names"]) == set(FIXTURES)
     for key, text in en["messages"].items():
         for ph in ("{obj}", "{options}", "{objects}", "{n}", "{side}", "{i}", "{total}"):
             if ph in text and key != "unsupported_language":
@@ -92,3 +93,93 @@ def test_unsupported_language_is_named():
     assert g.language == "sw" or not g.supported
     g = DomainLanguageDetector().detect("Þetta er falleg bók sem ég las í gær um sögu Íslands")
     assert not g.supported and g.language not in SUPPORTED
+
+
+@pytest.mark.parametrize("lang, text, fixture, action", [
+    ("en", "lift the table", "table", "pick"),
+    ("en", "robot, could you push the wall to the left?", "wall", "push"),
+    ("en", "pick up that table", "table", "pick"),
+    ("de", "Hebe den Tisch hoch", "table", "pick"),
+    ("de", "Kannst du den Boden anheben?", "floor", "pick"),
+    ("fr", "Soulève la table, s'il te plaît", "table", "pick"),
+    ("es", "levanta la mesa", "table", "pick"),
+    ("it", "Sposta il muro a destra", "wall", "place_at"),
+    ("pl", "podnieś stół", "table", "pick"),
+    ("ru", "Подними стол, пожалуйста", "table", "pick"),
+    ("tr", "masayı kaldır", "table", "pick"),
+    ("tr", "Masayı sola iter misin?", "table", "push"),
+    ("ar", "ممكن ترفع الطاولة؟", "table", "pick"),
+    ("hi", "मेज़ उठाओ", "table", "pick"),
+    ("bn", "টেবিলটা তুলে ধরো", "table", "pick"),
+    ("zh", "把桌子举起来", "table", "pick"),
+    ("zh", "机器人，把桌子抬起来", "table", "pick"),
+    ("ja", "ロボット、テーブルを持ち上げて", "table", "pick"),
+    ("ja", "テーブルを左に押して", "table", "push"),
+    ("ko", "테이블 좀 들어 줘", "table", "pick"),
+    ("vi", "robot ơi, nhấc cái bàn lên", "table", "pick"),
+    ("id", "angkat meja itu", "table", "pick"),
+    ("sw", "Tafadhali inua meza", "table", "pick"),
+    ("sw", "sukuma ukuta kushoto", "wall", "push"),
+    ("en", "lift the person", "person", "pick"),
+    ("en", "move yourself to the left", "robot", "place_at"),
+])
+def test_requests_to_move_a_fixture_name_it(lang, text, fixture, action):
+    """The table, the robot, the floor, a wall, a person: understood as what is to be moved (the
+    planner then says it cannot), not as "I didn't understand"."""
+    i = LexiconParser().parse(text, lang, "idle")
+    assert i.act is Act.NEW_TASK, i
+    assert i.goal.objects is not None and i.goal.objects.fixture == fixture, i.goal
+    assert i.goal.action == action, i.goal
+
+
+@pytest.mark.parametrize("lang, text, ctx, want", [
+    # a fixture named as a place is not what is moved
+    ("en", "put the cube on the table", "idle", "pick up the cube"),
+    ("en", "put it to the left of the table", "idle", "put it down at the left"),
+    ("es", "ponlo a la izquierda de la mesa", "idle", "put it down at the left"),
+    ("ja", "テーブルの左に置いて", "idle", "put it down at the left"),
+    ("tr", "masanın soluna koy", "idle", "put it down at the left"),
+    ("hi", "लाल क्यूब को मेज़ के ऊपर रखो", "idle", "pick up the red cube"),
+    # the robot spoken to is not the robot moved
+    ("en", "robot, lift the red cube", "idle", "pick up the red cube"),
+    ("ja", "ロボット、赤いキューブを持ち上げて", "idle", "pick up the red cube"),
+    # tidying the table is sorting what is on it; "with the red ball" is not "gather"
+    ("tr", "masayı topla", "idle", "sort the objects by color"),
+    ("en", "tidy up the table", "idle", "sort the objects by color"),
+    ("tr", "Kırmızı topla mavi topun yerini değiştir", "idle", "swap the red ball and the blue ball"),
+])
+def test_a_fixture_as_a_place_or_the_one_spoken_to_is_not_moved(lang, text, ctx, want):
+    i = LexiconParser().parse(text, lang, ctx)
+    assert i.act is Act.NEW_TASK and i.goal.describe() == want, i
+    assert not (i.goal.objects and i.goal.objects.fixture)
+
+
+
+@pytest.mark.parametrize("lang, text, want", [
+    # a demonstrative next to a noun points at it ("that cube", "那个绿球", "kubus itu")
+    ("en", "put that cube in the bowl", "put the cube in the bowl"),
+    ("en", "put those red cubes in the tray", "put all the red cubes in the tray"),
+    ("zh", "帮我把那个绿球放在盘子上", "put the green ball on the plate"),
+    ("id", "angkat kubus merah itu", "pick up the red cube"),
+    # a generic noun heads its reference ("the red things"), so the next noun is another one
+    ("hi", "सारी लाल चीज़ें ट्रे में रख दो", "put all the red things in the tray"),
+    ("ko", "빨간 거 전부 쟁반에 넣어", "put all the red things in the tray"),
+    ("en", "pick up the thing on the left", "pick up the thing on the left"),
+    # an object in the verb or left unsaid is the thing last talked about
+    ("ar", "ارفعه", "pick up it"),
+    ("sw", "Isukume kushoto", "push it to the left"),
+    ("ar", "خذها وحطها بالصينية", "put it in the tray"),
+    ("ja", "左のを取って", "pick up the thing on the left"),
+    # a side with a destination: which things, or which destination
+    ("vi", "cho hết mọi thứ bên trái vào bát", "put all the things on the left in the bowl"),
+    ("en", "put the red cube in the bowl on the left", "put the red cube in the bowl on the left"),
+    ("de", "leg den Würfel auf den linken Teller", "put the cube on the plate on the left"),
+    # "stack it on X" puts it on X; "one on the other" stacks
+    ("ja", "それを青いキューブの上に重ねて", "put it on the blue cube"),
+    ("sw", "rundika michemraba yote, mmoja juu ya mwingine", "stack all the cubes"),
+    # a connective "terus" (then) inside a request is not "continue"
+    ("id", "ambil kubus hijau terus taruh di piring kuning", "put the green cube in the yellow plate"),
+])
+def test_general_reading_rules(lang, text, want):
+    i = LexiconParser().parse(text, lang, "idle")
+    assert i.act is Act.NEW_TASK and i.goal.describe() == want, i
