@@ -126,6 +126,8 @@ def _check_step(f: str, key: str, st: Any) -> None:
         raise ScriptError(f, f"{key}.{kind}", "expected text")
     if kind == "say" and not isinstance(st.get("voice"), str):
         raise ScriptError(f, f"{key}.voice", "a say step needs voice: LANG")
+    if kind == "audio" and not (Path(f).parent / v).is_file():
+        raise ScriptError(f, f"{key}.audio", f"no audio file {v!r} next to the script")
     if kind == "wait":
         if not isinstance(v, dict) or len(v) != 1 or not ({"seconds", "until"} & set(v)):
             raise ScriptError(f, f"{key}.wait", "expected {seconds: S} or {until: idle}")

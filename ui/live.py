@@ -22,7 +22,7 @@ import numpy as np
 from assistant.session import Session, SessionConfig
 from assistant.task import Status
 
-VIEW_SIZE = (384, 288)
+VIEW_SIZE = (352, 264)
 MAX_MESSAGES = 200
 
 
@@ -45,7 +45,7 @@ class Snapshot:
 
 
 class LiveSession:
-    def __init__(self, config: SessionConfig, fps: float = 6.0, idle_fps: float = 1.0,
+    def __init__(self, config: SessionConfig, fps: float = 6.5, idle_fps: float = 1.0,
                  view_size: tuple[int, int] = VIEW_SIZE, realtime: bool = True) -> None:
         self.config, self.fps, self.idle_fps, self.realtime = config, fps, idle_fps, realtime
         self.view_size = view_size
