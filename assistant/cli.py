@@ -53,6 +53,39 @@ def _script(sub) -> None:
     p.set_defaults(func=run)
 
 
+def _serve_policy(sub) -> None:
+    p = sub.add_parser("serve-policy", help="serve a controller over the openpi websocket protocol")
+    p.add_argument("--controller", required=True,
+                   help="a registered policy name (hold, replay, scripted, ...; see embodiments.policies)")
+    p.add_argument("--port", type=int, default=8000, help="TCP port (0: any free port, printed when ready)")
+    p.add_argument("--host", default="127.0.0.1", help="address to listen on (0.0.0.0: every interface)")
+    p.add_argument("--arms", default="arm", help="comma-separated arm names, in action order (e.g. left,right)")
+    p.add_argument("--policy-arg", action="append", default=[], metavar="KEY=VALUE",
+                   help="keyword argument for the policy's factory, e.g. path=actions.npy or chunk_size=8")
+
+    def run(args) -> int:
+        from embodiments.policies.serve import main
+        return main(args)
+    p.set_defaults(func=run)
+
+
+def _record(sub) -> None:
+    p = sub.add_parser("record", help="record the scripted expert's demonstrations as a LeRobotDataset v3.0")
+    p.add_argument("--embodiment", choices=EMBODIMENTS, default="panda")
+    p.add_argument("--episodes", type=int, default=10, help="successful episodes to keep")
+    p.add_argument("--out", required=True, help="dataset folder (a dataset already there is appended to)")
+    p.add_argument("--seed", type=int, default=0, help="seed of the random scenes and instructions")
+    p.add_argument("--every", type=int, default=3, help="record every Nth control tick (60 Hz / 3 = 20 fps)")
+    p.add_argument("--no-jitter", action="store_true", help="calibrated cameras and default lighting")
+    p.add_argument("--vcodec", choices=("libx264", "libsvtav1"), default="libx264")
+    p.add_argument("--quiet", action="store_true", help="no progress bar")
+
+    def run(args) -> int:
+        from embodiments.policies.record import main
+        return main(args)
+    p.set_defaults(func=run)
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="robot-assistant", description=__doc__)
     parser.add_argument("-v", "--verbose", action="store_true")
@@ -60,6 +93,8 @@ def build_parser() -> argparse.ArgumentParser:
     _sim_demo(sub)
     _chat(sub)
     _script(sub)
+    _serve_policy(sub)
+    _record(sub)
     from speech.cli import add_commands
     from ui.serve import add_command
 

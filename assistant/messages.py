@@ -27,9 +27,10 @@ def has_catalogue(language: str) -> bool:
 
 
 def object_name(language: str, kind: str | None, color: str | None) -> str:
-    """"the red cube" in `language` (a kind or a colour may be missing)."""
+    """"the red cube" in `language` (a kind or a colour may be missing: "the red thing")."""
     c = catalogue(language)
-    k = c["kind_names"].get(kind, kind or "") if kind else c["kind_names"].get("cube", "")
+    kind = kind or "thing"
+    k = c["kind_names"].get(kind) or catalogue("en")["kind_names"].get(kind, kind)
     if color is None:
         # No colour named: keep the pattern's article, drop the colour slot.
         text = c["object_pattern"].replace("{color}", "").format(kind=k)

@@ -58,6 +58,7 @@ class MockRobot(Robot):
         self.ee: dict[str, np.ndarray] = {}
         self.ee_quat = np.array([1.0, 0.0, 0.0, 0.0])
         self.gripper: dict[str, float] = {}
+        self.commanded: dict[str, float] = {}  # the last gripper target: "closed" means asked to close
         self.holding: dict[str, str | None] = {}
         self._speed: dict[str, float] = {}
 
@@ -72,6 +73,7 @@ class MockRobot(Robot):
         for a in self.arms:
             self.ee[a] = self.home_pose(a)[0]
             self.gripper[a], self.holding[a], self._speed[a] = 0.08, None, 0.0
+            self.commanded[a] = 0.08
         self._connected = True
 
     def disconnect(self) -> None:
@@ -88,7 +90,7 @@ class MockRobot(Robot):
     # -- observe -----------------------------------------------------------------------------
     def get_observation(self, cameras: bool = True) -> Observation:
         arms = {a: ArmState(np.zeros(7), np.zeros(7), self.ee[a].copy(), self.ee_quat.copy(), self.gripper[a],
-                            self.gripper[a] < 0.04) for a in self.arms}
+                            self.commanded[a] < 0.04) for a in self.arms}
         return Observation(self._time, arms, {})
 
     def perceive(self) -> PerceivedScene:
@@ -132,17 +134,19 @@ class MockRobot(Robot):
 
     def _grip(self, arm: str, width: float) -> None:
         closing = width < self.gripper[arm]
-        self.gripper[arm] = width
+        self.gripper[arm] = self.commanded[arm] = width
         if closing and self.holding[arm] is None:
             p = self.ee[arm]
             near = [o for o in self.objects.values() if o.kind not in CONTAINER_KINDS
                     and np.hypot(*(o.pos[:2] - p[:2])) < GRASP_RADIUS and p[2] < o.pos[2] + SIZES[o.kind] + 0.01]
             if near:
                 self.holding[arm] = near[0].id
-        if self.holding[arm] is not None:  # the fingers stop on the object
-            self.gripper[arm] = max(width, min(SIZES[self.objects[self.holding[arm]].kind], 0.08))
-        elif not closing and self.holding[arm] is not None:
-            o = self.objects[self.holding[arm]]
+        held = self.holding[arm]
+        size = min(SIZES[self.objects[held].kind], 0.08) if held is not None else 0.0
+        if held is not None and (closing or width <= size):  # the fingers stop on the object
+            self.gripper[arm] = max(width, size)
+        elif held is not None:  # opened wider than the object: it is let go
+            o = self.objects[held]
             self.holding[arm] = None
             below = [c for c in self.objects.values() if c.kind in CONTAINER_KINDS
                      and np.hypot(*(c.pos[:2] - o.pos[:2])) < RADII[c.kind]]

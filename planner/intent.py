@@ -79,7 +79,7 @@ class Goal:
     | action | meaning |
     | `pick` | hold `objects` |
     | `put_in` / `put_on` | `objects` in / on `target` |
-    | `place_at` | `objects` at `xy` (or at `side` of the table) |
+    | `place_at` | `objects` at `xy` (or at `side` of the table, or next to `target`) |
     | `stack` | `objects` in one tower |
     | `sort` | every object into the container of its colour |
     | `swap` | `objects` and `target` trade places |
@@ -100,7 +100,8 @@ class Goal:
         where = f"({self.xy[0]:.2f}, {self.xy[1]:.2f})" if self.xy else (f"the {self.side}" if self.side else "")
         return {
             "pick": f"pick up {o}", "put_in": f"put {o} in {t}", "put_on": f"put {o} on {t}",
-            "place_at": f"put {o} down at {where}", "stack": f"stack {o}", "sort": "sort the objects by color",
+            "place_at": f"put {o} next to {t}" if t and not where else f"put {o} down at {where}",
+            "stack": f"stack {o}", "sort": "sort the objects by color",
             "swap": f"swap {o} and {t}", "push": f"push {o} to {where}", "give": f"give me {o}",
             "home": "go home", "open": "open the gripper", "close": "close the gripper",
         }[self.action]

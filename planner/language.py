@@ -98,8 +98,9 @@ class DomainLanguageDetector:
         for lang in cands:
             lex = load_lexicon(lang)
             found = lex.find(norm) if norm.strip() else []  # once per language: this runs for all 20
-            ms = [m for m in found if m.cat != "filler"]
-            fill = [m for m in found if m.cat == "filler"]
+            # filler and bare negation words ("не", "not") are shared by many languages: half weight
+            ms = [m for m in found if m.cat not in ("filler", "negation")]
+            fill = [m for m in found if m.cat in ("filler", "negation")]
             out[lang] = coverage(norm, ms, lex.match) + 0.5 * coverage(norm, fill, lex.match)
         det = _lingua()
         if det is not None and norm.strip():

@@ -35,16 +35,34 @@ from .intent import Act, Goal, Intent, Ref
 
 LEXICON_DIR = Path(__file__).with_name("lexicon")
 MAX_CHARS = 500  # longer turns are refused by the dialogue manager before they get here
-_PUNCT = re.compile(r"[\s\.,;:!\?¿¡\"“”„«»()\[\]{}…。、，！？：；「」『』・~\-–—'’`´/\\]+")
+_PUNCT = re.compile(r"[\s\.,;:!\?¿¡\"“”„«»()\[\]{}…。、，！？：；「」『』・~\-–—'’`´/\\،؛؟।]+")
 DESCRIPTORS = ("kind", "thing", "color", "all", "everything", "it", "them", "other")
 # Languages whose colour adjective follows the noun ("le cube rouge"); elsewhere it precedes it,
 # so a colour after a noun already named starts the next reference ("the ball and the red cube").
 COLOR_AFTER_NOUN = {"fr", "es", "it", "pt", "vi", "id", "sw", "ar"}
 
 
+_CLAUSE = re.compile(r"[,;:.!?¿¡…。、，！？：；،؛؟।]")  # punctuation that ends a clause ("la verde no, la roja")
+
+
 def normalise(text: str) -> str:
     text = unicodedata.normalize("NFKC", text).lower()
     return " " + _PUNCT.sub(" ", text).strip() + " "
+
+
+def clause_breaks(text: str) -> frozenset[int]:
+    """Where `normalise(text)` has a space that stands for clause punctuation (a comma, a full
+    stop...): the positions, in the normalised text, of those spaces."""
+    text = unicodedata.normalize("NFKC", text).lower()
+    marked = _PUNCT.sub(lambda m: "\x00" if _CLAUSE.search(m.group()) else " ", text)
+    lead = len(marked) - len(marked.replace("\x00", " ").lstrip())
+    n = len(marked.replace("\x00", " ").strip())
+    return frozenset(i - lead + 1 for i, ch in enumerate(marked) if ch == "\x00" and lead <= i < lead + n)
+
+
+def _plain(word: str) -> str:
+    """The word without accents, one character for one ("sácala" -> "sacala")."""
+    return "".join(unicodedata.normalize("NFD", ch)[0] for ch in word)
 
 
 @dataclass(frozen=True)
@@ -64,7 +82,11 @@ class Lexicon:
     phrases: list[tuple[str, str, str]]  # (normalised phrase, category, value), longest first
     determiners: frozenset[str] = frozenset()  # `it` words that also stand next to a noun ("that cube")
     object_suffixes: tuple[str, ...] = ()  # endings that are a verb's object pronoun (Arabic حطها = put-it)
+    clitics: tuple[tuple[str, str], ...] = ()  # (ending, "it" | "them"): pronouns on a verb ("sácala")
+    negations: frozenset[str] = frozenset()  # words that reject the reference next to them ("not the green")
+    negation_marker: str = "before"  # before | after: the side of its reference a negation usually stands on
     _suffixes: tuple[str, ...] | None = None
+    _verbs: dict[str, tuple[str, str]] | None = None
 
     def find(self, text: str) -> list[Match]:
         """Longest non-overlapping phrase matches in normalised text, in text order."""
@@ -78,7 +100,8 @@ class Lexicon:
             if (head not in grams) if len(head) == 2 else (head not in text):
                 continue
             suffix = self.match == "prefix" and cat == "relation" and self.relation_marker == "after"
-            for m in self._occurrences(text, phrase, suffix):
+            whole = self.match == "prefix" and cat == "negation"  # "не", "না": the word, not a stem
+            for m in self._occurrences(text, phrase, suffix, whole):
                 s, e = m
                 if any(taken[s:e]):
                     continue
@@ -87,7 +110,7 @@ class Lexicon:
                 found.append(Match(s, e, cat, value, phrase.strip()))
         return sorted(found, key=lambda m: m.start)
 
-    def _occurrences(self, text: str, phrase: str, suffix: bool = False):
+    def _occurrences(self, text: str, phrase: str, suffix: bool = False, whole: bool = False):
         """Where `phrase` occurs. Stems (prefix mode) cover the rest of their word, except a
         case ending that is itself a relation marker (Korean 그릇+에, Turkish kase+ye): that
         is left for the relation, which may then match as a word ending (`suffix`)."""
@@ -105,7 +128,7 @@ class Lexicon:
                 yield (i, end)
                 continue
             before_ok = self.match == "substring" or text[i - 1] == " "
-            after_ok = self.match in ("substring", "prefix") or text[end] == " "
+            after_ok = (self.match in ("substring", "prefix") and not whole) or text[end] == " "
             if before_ok and after_ok:
                 if self.match == "prefix":  # a stem covers the whole word it starts...
                     word_end = text.index(" ", end)
@@ -116,6 +139,20 @@ class Lexicon:
                     else:
                         end = word_end - max(len(r) for r in self.suffixes if rest.endswith(r))
                 yield (i, end)
+
+    def verb_with_pronoun(self, word: str) -> tuple[str, str, int] | None:
+        """A word that is a verb of the lexicon with a clitic pronoun on it ("sácala" = saca + la,
+        "mettili" = metti + li): (action, "it" | "them", length of the ending), else None."""
+        if not self.clitics or " " in word:
+            return None
+        if self._verbs is None:
+            self._verbs = {_plain(p): (v, c) for p, c, v in self.phrases if c == "action" and " " not in p}
+        plain = _plain(word)
+        for ending, pronoun in self.clitics:  # longest first
+            stem = plain[:-len(ending)]
+            if plain.endswith(ending) and len(stem) >= 2 and stem in self._verbs:
+                return self._verbs[stem][0], pronoun, len(ending)
+        return None
 
     @property
     def suffixes(self) -> tuple[str, ...]:
@@ -154,13 +191,20 @@ def load_lexicon(language: str) -> Lexicon:
     for cat in ("kinds", "colors", "fixtures", "actions", "relations", "sides", "control", "questions", "chat"):
         for value, phrases in (data.get(cat) or {}).items():
             add(phrases, cat.rstrip("s") if cat not in ("control", "chat") else cat, str(value))
-    for flag in ("all", "everything", "it", "them", "other", "thing", "change", "yes", "no", "filler"):
-        add(data.get(flag), flag, flag)
+    for flag in ("all", "everything", "it", "them", "other", "thing", "change", "yes", "no", "filler", "negation"):
+        add(data.get(flag), flag, flag)  # (a negation word listed elsewhere too keeps that meaning as well)
     # Longest first: "put it back" (undo) beats "put" (action); "pick up" beats "pick".
     rows.sort(key=lambda r: -len(r[0]))
+    clitics = [(normalise(str(w)).strip(), pronoun) for pronoun in ("it", "them")
+               for w in (data.get("clitics") or {}).get(pronoun) or []]
+
+    def words(key: str):
+        return (normalise(str(w)).strip() for w in data.get(key) or [])
+
     return Lexicon(language, data.get("match", "word"), data.get("relation_marker", "before"), rows,
-                   frozenset(normalise(str(w)).strip() for w in data.get("determiners") or []),
-                   tuple(normalise(str(w)).strip() for w in data.get("object_suffixes") or []))
+                   frozenset(words("determiners")), tuple(words("object_suffixes")),
+                   tuple(sorted(clitics, key=lambda c: -len(c[0]))), frozenset(words("negation")),
+                   data.get("negation_marker", "before"))
 
 
 def available_languages() -> list[str]:
@@ -178,9 +222,11 @@ class LexiconParser:
         if not norm.strip():
             return Intent(Act.UNKNOWN, reason="empty", language=language, confidence=0.0)
         color_after = language in COLOR_AFTER_NOUN
+        breaks = clause_breaks(text[:MAX_CHARS])
         ms = lex.find(norm)
         if lex.match == "prefix" and not color_after:
             ms = _nouns_after_adjectives(ms, lex, norm)
+        ms = _verbs_with_pronouns(ms, lex, norm)
         share = coverage(norm, ms, lex.match)
         ms = _without_determiners(ms, lex, norm, color_after)
         cats = {m.cat for m in ms}
@@ -193,7 +239,7 @@ class LexiconParser:
         # first. A stop word inside a change of mind ("no, wait, the green one") is the change,
         # which also aborts the motion at once.
         controls = {m.value for m in ms if m.cat == "control"}
-        refs, target, side, side_at = _references(ms, lex.relation_marker, color_after)
+        refs, target, side, side_at = _references(ms, lex, color_after, breaks)
         if lex.match == "prefix" and not color_after and "swap" in {m.value for m in ms if m.cat == "action"} \
                 and len(refs) + (target is not None) < 2:
             # "Topla ördeğin yerini değiştir": a swap needs two things; a word read as another
@@ -201,7 +247,9 @@ class LexiconParser:
             alt = _nouns_after_adjectives(ms, lex, norm, keep="swap")
             if alt != ms:
                 ms = alt
-                refs, target, side, side_at = _references(ms, lex.relation_marker, color_after)
+                refs, target, side, side_at = _references(ms, lex, color_after, breaks)
+        if "swap" not in {m.value for m in ms if m.cat == "action"}:
+            refs = _mentioned_once(refs)
         new_request = any(m.cat == "action" for m in ms) and any(r[0].kind or r[0].color for r in refs)
         for c in ("undo", "cancel"):  # "never mind, put it back": the undo is what is asked
             # "Leave it. Put the blue ball in the green bowl instead": the cancel word only
@@ -223,7 +271,7 @@ class LexiconParser:
         if not actions and target is not None and refs and context == "idle":
             actions = ["put"]  # "the ball in the mug (please)": the verb goes without saying
         if actions:
-            main = _main_action(actions, target, refs)
+            main = _main_action(actions, target, refs, side)
             if main == "put" and target is None and len(refs) == 1 and _verb_has_object(ms, lex, norm):
                 # "حطها بالصينية" (put-it in-the-tray): the object is in the verb, the one thing
                 # named is where it goes
@@ -281,10 +329,14 @@ def coverage(norm: str, ms: list[Match], mode: str) -> float:
     return sum(any(covered[s:e]) for s, e in words) / max(len(words), 1)
 
 
-def _references(ms: list[Match], marker: str, color_after: bool = False):
+def _references(ms: list[Match], lex: Lexicon, color_after: bool = False, breaks: frozenset[int] = frozenset()):
     """Descriptor runs -> the references [(Ref, index of its first match)] other than the
     destination, the destination (Ref, relation, index of its first match, index of its marker),
-    the side said (the last one) and the index of that side's match."""
+    the side said (the last one) and the index of that side's match.
+
+    A reference a negation rejects ("quería la roja, no la verde", "緑じゃなくて") is not the
+    destination when another one is marked, and is left out when another reference is said."""
+    marker = lex.relation_marker
     runs: list[list[int]] = []
 
     def role(cat: str) -> str:  # "the red things": a generic noun heads a reference like a kind
@@ -308,10 +360,12 @@ def _references(ms: list[Match], marker: str, color_after: bool = False):
                 runs[-1].append(i)
             else:
                 runs.append([i])
+    rejected = {runs[k][0] for k in _negated(ms, runs, lex, breaks)}
     refs = [(_ref([ms[i] for i in run]), run[0], run[-1]) for run in runs]
     refs = [r for r in refs if r[0] is not None]
     target = None
     relation = None
+    fallback = None  # a destination a negation rejects: only if no other is marked
     for i, m in enumerate(ms):
         if m.cat != "relation":
             continue
@@ -329,15 +383,92 @@ def _references(ms: list[Match], marker: str, color_after: bool = False):
             cand = next((r for r in refs if r[1] > i), None)
         else:
             cand = next((r for r in reversed(refs) if r[2] < i), None)
-        if cand is not None:
+        if cand is not None and cand[1] in rejected:
+            fallback = fallback or (cand, m.value, i)
+        elif cand is not None:
             target, relation, rel_at = cand, m.value, i
             break
+    if target is None and fallback is not None:
+        target, relation, rel_at = fallback
     side_at = next((i for i in range(len(ms) - 1, -1, -1) if ms[i].cat == "side"), None)
     side = ms[side_at].value if side_at is not None else None
     rest = [r for r in refs if r is not target]
+    kept = [r for r in rest if r[1] not in rejected]  # "the red one, not the green one"
+    if rest and not kept:  # only the rejected one said ("not the green one!"): another one of its kind
+        kept = [(Ref(kind=r[0].kind, anaphora="other"), r[1], r[2]) for r in rest]
+    rest = kept
     if target is not None:  # (ref, relation, where the destination is said: its first match, the marker)
         target = (target[0], relation, target[1], rel_at)
     return [(r[0], r[1]) for r in rest], target, side, side_at
+
+
+def _negated(ms: list[Match], runs: list[list[int]], lex: Lexicon, breaks: frozenset[int]) -> set[int]:
+    """The runs (by index) that a negation word rejects: "not the green one", "no la verde",
+    "不是绿的" (the reference after it), "緑じゃなくて", "초록색 말고", "yeşil değil" (the one
+    before it), on the lexicon's `negation_marker` side first. A negation reaches its reference
+    over filler and relation words, not over clause punctuation: in "la verde no, la roja" the
+    "no" rejects "la verde"; in "no, la roja" it rejects nothing."""
+    if not lex.negations:
+        return set()
+    first = {run[0]: k for k, run in enumerate(runs)}
+    last = {run[-1]: k for k, run in enumerate(runs)}
+    out: set[int] = set()
+    for n, m in enumerate(ms):
+        if not (m.cat == "negation" or (m.phrase in lex.negations and m.cat in ("change", "no", "filler"))):
+            continue  # (a verb or a noun spelled like a negation word is that verb or noun)
+        after = _next_non_filler(ms, n, 1, skip=("filler", "relation"))
+        before = _next_non_filler(ms, n, -1, skip=("filler", "relation"))
+        fwd = first.get(ms.index(after)) if after is not None and \
+            not any(m.end <= b <= after.start for b in breaks) else None
+        bwd = last.get(ms.index(before)) if before is not None and \
+            not any(before.end <= b <= m.start for b in breaks) else None
+        k = (fwd if fwd is not None else bwd) if lex.negation_marker == "before" else \
+            (bwd if bwd is not None else fwd)
+        if k is not None:
+            out.add(k)
+    return out
+
+
+def _mentioned_once(refs: list[tuple[Ref, int]]) -> list[tuple[Ref, int]]:
+    """A pronoun that comes back to a thing already mentioned in the turn is that thing: "pick up
+    the red cube and put it on the left", "sácala y déjala a la izquierda" (two clitics, one ball)."""
+    out: list[tuple[Ref, int]] = []
+    for r in refs:
+        bare = r[0].anaphora in ("it", "them") and not (r[0].kind or r[0].color)
+        if bare and any(o[0].kind or o[0].color or o[0].anaphora == r[0].anaphora for o in out):
+            continue
+        out.append(r)
+    return out
+
+
+def _verbs_with_pronouns(ms: list[Match], lex: Lexicon, norm: str) -> list[Match]:
+    """Verbs with a clitic pronoun on them ("sácala", "déjala", "mettili") become the verb and an
+    `it`/`them` reference, so the pronoun points back like a separate one ("lo pones"). Words the
+    lexicon does not list are tried too: any listed verb with a pronoun ending."""
+    if not lex.clitics:
+        return ms
+    out: list[Match] = []
+
+    def split(s: int, e: int, value: str | None) -> bool:
+        hit = lex.verb_with_pronoun(norm[s:e])
+        if hit is None:
+            return False
+        action, pronoun, n = hit
+        out.append(Match(s, e - n, "action", value or action, norm[s:e - n]))
+        out.append(Match(e - n, e, pronoun, pronoun, norm[e - n:e]))
+        return True
+
+    for m in ms:
+        whole_word = norm[m.start - 1] == " " and norm[m.end] == " "
+        if not (m.cat == "action" and whole_word and split(m.start, m.end, m.value)):
+            out.append(m)
+    taken = [False] * len(norm)
+    for m in ms:
+        taken[m.start:m.end] = [True] * (m.end - m.start)
+    for w in re.finditer(r"\S+", norm):
+        if not any(taken[w.start():w.end()]):
+            split(w.start(), w.end(), None)
+    return sorted(out, key=lambda m: m.start)
 
 
 def _nouns_after_adjectives(ms: list[Match], lex: Lexicon, norm: str, keep: str | None = None) -> list[Match]:
@@ -434,10 +565,10 @@ def _fixture_object(ms: list[Match], action: str, marker: str) -> str | None:
     return next((ms[i].value for i in far if ms[i].value != "robot"), None)
 
 
-def _next_non_filler(ms: list[Match], i: int, step: int) -> Match | None:
+def _next_non_filler(ms: list[Match], i: int, step: int, skip: tuple[str, ...] = ("filler",)) -> Match | None:
     """The nearest match after (step 1) or before (step -1) index i that is not filler."""
     k = i + step
-    while 0 <= k < len(ms) and ms[k].cat == "filler":
+    while 0 <= k < len(ms) and ms[k].cat in skip:
         k += step
     return ms[k] if 0 <= k < len(ms) else None
 
@@ -458,9 +589,10 @@ def _ref(items: list[Match]) -> Ref | None:
     return Ref(kind=kind, color=color, quantity=quantity, anaphora=anaphora)
 
 
-def _main_action(actions: list[str], target, refs) -> str:
+def _main_action(actions: list[str], target, refs, side: str | None = None) -> str:
     """The action that carries the request when several are said: "pick up X and put it in Y"
-    is a put; "put ... give (Korean 넣어 줘: the helper verb 'give')" is a put too."""
+    (or "... on the left") is a put; "put ... give (Korean 넣어 줘: the helper verb 'give')" is a
+    put too."""
     if "stack" in actions and target is not None and target[1] in ("on", "in") and (target[0].kind or target[0].color):
         # "stack it on the blue cube": a put on it (several things put on it make a stack); but
         # "one on top of the other" is a stack
@@ -468,7 +600,7 @@ def _main_action(actions: list[str], target, refs) -> str:
     for specific in ("stack", "sort", "swap", "push"):  # not "give": in ko/hi/bn it is also a helper verb
         if specific in actions:  # "arrange the cubes one on another", "put them away by color"
             return specific
-    if "put" in actions and (target is not None or len(refs) >= 2):
+    if "put" in actions and (target is not None or len(refs) >= 2 or side is not None):
         return "put"
     return actions[0]
 
@@ -511,7 +643,9 @@ def _goal(action: str, refs, target, side, side_at: int | None = None, side_noun
             # Keep what was said ("on the plate" is put_on); the planner puts things on a
             # plate or tray the way it puts them in a bowl.
             return Goal("put_in" if rel == "in" else "put_on", objects, dest)
-        if len(refs) >= 2:  # no marker found, but two things named: the second is where it goes
+        if len(refs) >= 2 and not (side is not None and objects is not None and objects.anaphora):
+            # no marker found, but two things named: the second is where it goes (but in "sácala del
+            # cuenco y ponla a la izquierda" the side is where "it" goes; the bowl is where from)
             dest = refs[1][0]
             return Goal("put_in" if dest.kind in CONTAINER_KINDS else "put_on", objects, dest)
         if side is not None:

@@ -65,6 +65,12 @@ ref), chat, unknown. The table, the robot itself, the floor, a wall and a person
 move one ("lift the table") is a new_task whose objects are {{"fixture": "table"}}. A turn in any language; the
 dialogue context is: {context}."""
 
+SAFETY_NOTE = """
+Safety: the assistant checks every request against the robot's constitution below and refuses, with the reason,
+those that break it. Report what was asked faithfully all the same (a request to throw the ball at someone is
+still a new_task about the ball).
+"""
+
 
 def intent_from_json(data: Any, language: str) -> Intent:
     """Validate a model's JSON answer and build the Intent (ValueError when it is not one)."""
@@ -143,8 +149,11 @@ class _FallbackMixin:
         return intent
 
     def _prompt(self, context: str) -> str:
+        from assistant.safety import constitution_prompt  # the robot's rules (assistant/constitution.yaml)
+
         return SYSTEM_PROMPT.format(kinds=", ".join(OBJECT_KINDS), colors=", ".join(COLORS),
-                                    schema=json.dumps(INTENT_SCHEMA), context=context)
+                                    schema=json.dumps(INTENT_SCHEMA), context=context) + SAFETY_NOTE + \
+            constitution_prompt()
 
 
 class OpenAIChatParser(_FallbackMixin):

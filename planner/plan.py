@@ -25,6 +25,8 @@ from .intent import Goal, Ref
 SIDE_POINTS = {"left": (0.0, 0.15), "right": (0.0, -0.15), "front": (-0.15, 0.0), "back": (0.15, 0.0),
                "middle": (0.0, 0.0)}
 PERSON_EDGE_X = 0.17  # "give me": put it down at the person's edge of the table
+BESIDE_MIN, BESIDE_MAX = 0.08, 0.11  # m between centres: "next to the duck" (the spec's `near` is <= 0.12)
+FINGER_ROOM = 0.04  # m: room for the open fingers between a thing put down and its other neighbours
 
 
 class PlanningError(Exception):
@@ -76,19 +78,23 @@ class Planner:
 
     def __init__(self, arms: tuple[str, ...], reach: ReachFn | None = None) -> None:
         self._held: dict[int, str] = {}
+        self._grasping: dict[int, str] = {}
         self.arms = arms
         self.reach = reach or (lambda arm, xy: 1.0)
 
     # -- entry point -------------------------------------------------------------------------
     def plan(self, goal: Goal, scene: PerceivedScene, focus: Focus | None = None,
-             held: dict[int, str] | None = None) -> Plan:
+             held: dict[int, str] | None = None, grasping: dict[int, str] | None = None) -> Plan:
         """Raises `Ambiguous`/`NotFound` (ask or tell the person) or `PlanningError`.
 
         `held` maps the track ids of objects already in a hand to that arm: they are not
-        picked again.
+        picked again. `grasping` maps objects whose grasp is under way to the arm grasping
+        them: that arm picks them (the step under way) and puts them down. Objects in (or
+        going into) a hand are planned first.
         """
         focus = focus or Focus()
         self._held = held or {}
+        self._grasping = {i: a for i, a in (grasping or {}).items() if i not in self._held}
         w = _Virtual(scene)
         steps: list[Step] = []
         a = goal.action
@@ -102,6 +108,7 @@ class Planner:
         if goal.target is not None and goal.target.fixture:
             raise PlanningError(f"{goal.target.describe()} is not somewhere I can put things", "no_target")
         objs = self._ground(goal.objects, scene, focus, default=Ref(quantity="all") if a == "sort" else None)
+        objs.sort(key=lambda o: self._arm_of(o) is None)  # what a hand has (or is taking) goes first
         if a in ("pick", "put_in", "put_on", "place_at", "push", "give", "swap"):
             for o in objs:
                 if o.kind not in PICKABLE_KINDS:
@@ -111,7 +118,7 @@ class Planner:
                 raise PlanningError("I have only one hand for that" if len(self.arms) == 1 else
                                     "I can hold only two things at once", "too_many")
             for o in objs:
-                steps.append(self._pick(w, o, self._arm_for(o.position[:2], None)))
+                steps.append(self._pick(w, o, self._arm_of(o) or self._arm_for(o.position[:2], None)))
         elif a in ("put_in", "put_on"):
             dest = self._ground_one(goal.target, scene, focus)
             if a == "put_on" and dest.kind in CONTAINER_KINDS:
@@ -149,10 +156,10 @@ class Planner:
                 raise PlanningError("everything is already sorted (or nothing has a container of its color)",
                                     "nothing_to_do")
         elif a in ("place_at", "push", "give"):
-            xy = self._where(goal, w, scene)
             if len(objs) > 1:
                 raise PlanningError("one thing at a time for that, please", "too_many")
             o = objs[0]
+            xy = self._where(goal, w, scene, focus, o)
             if a == "push":
                 arm = self._arm_for(o.position[:2], xy)
                 steps.append(Step("push", f"push the {o.label} to ({xy[0]:.2f}, {xy[1]:.2f})", arm,
@@ -190,7 +197,8 @@ class Planner:
         found = resolve(replace(ref, quantity="one"), scene, focus)
         return found[0]
 
-    def _where(self, goal: Goal, w: _Virtual, scene: PerceivedScene) -> tuple[float, float]:
+    def _where(self, goal: Goal, w: _Virtual, scene: PerceivedScene, focus: Focus, o: DetectedObject
+               ) -> tuple[float, float]:
         if goal.action == "give":
             py = float(scene.person[1]) if scene.person is not None else 0.0
             return w.free_spot(near=(PERSON_EDGE_X, max(-0.15, min(0.15, py))))
@@ -199,9 +207,54 @@ class Planner:
             if abs(x) > TABLE_HALF or abs(y) > TABLE_HALF:
                 raise PlanningError(f"({x:.2f}, {y:.2f}) is off the table", "off_table")
             return (float(x), float(y))
+        if goal.target is not None:  # "next to the duck"
+            anchor = self._ground_one(goal.target, scene, focus)
+            if anchor.track_id == o.track_id:
+                raise PlanningError(f"I can't put the {o.label} next to itself", "self")
+            return self._beside(w, anchor, o, goal.side)
         if goal.side is not None:
             return w.free_spot(near=SIDE_POINTS[goal.side])
         raise PlanningError("where should it go?", "no_target")
+
+    def _beside(self, w: _Virtual, anchor: DetectedObject, o: DetectedObject, side: str | None = None
+                ) -> tuple[float, float]:
+        """A free spot on the table next to `anchor` for `o`: its centre BESIDE_MIN..BESIDE_MAX
+        from the anchor's (farther for a big anchor, so the two do not touch), clear of every
+        other object with room for the hand, and reachable. Preferred: on `side` of the anchor
+        if one was said ("left of the duck"), then one an arm can reach from where `o` is, then
+        the snuggest, then the nearest the middle of the table."""
+        ax, ay = w.xy(anchor)
+        half_o = float(max(o.size[:2])) / 2
+        r_min = max(BESIDE_MIN, w.size[anchor.track_id] / 2 + half_o + 0.015)
+        r_max = max(BESIDE_MAX, r_min + 0.02)
+        lim = TABLE_HALF - 0.04
+        free: list[tuple[tuple, tuple[float, float]]] = []
+        n = int(r_max / 0.01) + 1
+        for i in range(-n, n + 1):
+            for j in range(-n, n + 1):
+                x, y = round(ax + i * 0.01, 3), round(ay + j * 0.01, 3)
+                d = math.hypot(x - ax, y - ay)
+                if not (r_min <= d <= r_max) or abs(x) > lim or abs(y) > lim:
+                    continue
+                if not all(_dist((x, y), p) > w.size[k] / 2 + half_o + FINGER_ROOM
+                           for k, p in w.pos.items() if k not in (o.track_id, anchor.track_id)):
+                    continue
+                off_side = side is not None and side != "middle" and \
+                    (SIDE_POINTS[side][0] * (x - ax) + SIDE_POINTS[side][1] * (y - ay)) <= 0
+                free.append(((off_side, round(d - r_min, 2), math.hypot(x, y)), (x, y)))
+        free.sort()
+        # Reach is an IK query per new point: ask in order of preference and stop at the first fit.
+        for group in (False, True):
+            spots = [xy for key, xy in free if key[0] == group]
+            fallback = None
+            for xy in spots:
+                if self._single_arm(w.xy(o), xy) is not None:
+                    return xy
+                if fallback is None and any(self._reaches(arm, xy) for arm in self.arms):
+                    fallback = xy  # reachable, with a relay
+            if fallback is not None:
+                return fallback
+        raise PlanningError(f"there is no free space next to the {anchor.label}", "no_space")
 
     # -- steps ---------------------------------------------------------------------------------
     def _arm_for(self, a_xy, b_xy) -> str:
@@ -223,31 +276,40 @@ class Planner:
     def _move(self, w: _Virtual, o: DetectedObject, dest: DetectedObject, place: str) -> list[Step]:
         """Pick `o` and put it in/on `dest` (relayed between the arms when one cannot do both)."""
         verb = "in" if place == "place_in" else "on"
-        steps: list[Step] = []
-        a_xy, b_xy = w.xy(o), w.xy(dest)
-        arm = self._held.get(o.track_id) or self._single_arm(a_xy, b_xy)
-        if o.track_id in self._held:
-            pass  # already in that hand
-        elif arm is None:
-            steps, arm = self._relay(w, o, b_xy)
-        else:
-            steps.append(self._pick(w, o, arm))
+        b_xy = w.xy(dest)
+        steps, arm = self._take(w, o, b_xy)
         steps.append(Step(place, f"put the {o.label} {verb} the {dest.label}", arm, w.handle(o), w.handle(dest)))
         w.move(o, b_xy, on=dest if place == "place_on" else None)
         return steps
 
     def _move_to_xy(self, w: _Virtual, o: DetectedObject, xy: tuple[float, float]) -> list[Step]:
-        arm = self._held.get(o.track_id) or self._single_arm(w.xy(o), xy)
-        if o.track_id in self._held:
-            steps = []
-        elif arm is None:
-            steps, arm = self._relay(w, o, xy)
-        else:
-            steps = [self._pick(w, o, arm)]
+        steps, arm = self._take(w, o, xy)
         steps.append(Step("place_at", f"put the {o.label} down at ({xy[0]:.2f}, {xy[1]:.2f})", arm,
                           w.handle(o), xy=xy))
         w.move(o, xy)
         return steps
+
+    def _arm_of(self, o: DetectedObject) -> str | None:
+        """The arm that holds `o` or is grasping it now, if any."""
+        return self._held.get(o.track_id) or self._grasping.get(o.track_id)
+
+    def _take(self, w: _Virtual, o: DetectedObject, to_xy) -> tuple[list[Step], str]:
+        """The steps that bring `o` into the hand of an arm that reaches `to_xy`, and that arm.
+
+        An object already in a hand (or being grasped) stays with that hand: it picks it (unless it
+        holds it already) and puts it down, relaying it to the other arm only when it cannot reach
+        where it goes."""
+        arm = self._arm_of(o)
+        if arm is None:
+            arm = self._single_arm(w.xy(o), to_xy)
+            if arm is None:
+                return self._relay(w, o, to_xy)
+            return [self._pick(w, o, arm)], arm
+        steps = [] if o.track_id in self._held else [Step("pick", f"pick up the {o.label}", arm, w.handle(o))]
+        if self._reaches(arm, to_xy) or len(self.arms) == 1:
+            return steps, arm
+        relay, other = self._relay(w, o, to_xy, from_arm=arm)
+        return steps + relay[1:], other
 
     def _single_arm(self, a_xy, b_xy) -> str | None:
         both = [a for a in self.arms if self._reaches(a, a_xy) and self._reaches(a, b_xy)]
@@ -256,9 +318,10 @@ class Planner:
         return max(both, key=lambda a: min(self.reach(a, tuple(map(float, a_xy))),
                                            self.reach(a, tuple(map(float, b_xy)))))
 
-    def _relay(self, w: _Virtual, o: DetectedObject, to_xy) -> tuple[list[Step], str]:
-        """No arm reaches both places: the arm at the object puts it in the middle for the other."""
-        first = [a for a in self.arms if self._reaches(a, w.xy(o))]
+    def _relay(self, w: _Virtual, o: DetectedObject, to_xy, from_arm: str | None = None) -> tuple[list[Step], str]:
+        """No arm reaches both places: the arm at the object (or `from_arm`, which has it) puts it
+        in the middle for the other."""
+        first = [from_arm] if from_arm is not None else [a for a in self.arms if self._reaches(a, w.xy(o))]
         second = [a for a in self.arms if self._reaches(a, to_xy)]
         if not first or not second:
             raise PlanningError(f"the {o.label} or where it should go is out of my reach", "unreachable")

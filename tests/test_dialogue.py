@@ -123,3 +123,61 @@ def test_chat_cli_end_to_end():
     assert "robot [en]: OK, on it." in out.stdout
     assert "[x] put the red cube in the red bowl" in out.stdout and "robot [en]: Done." in out.stdout
     assert "argv[0]" not in out.stdout
+
+
+def test_a_question_about_an_object_makes_it_the_one_talked_about(session):
+    """"Where is the green cube?" then "put it in the blue bowl": "it" is the green cube. Before
+    anything was talked about, "it" gets a question, not the name of an object never mentioned."""
+    r = session.submit("put it in the blue bowl")
+    assert r.text == "Which object do you mean?" and "cube" not in r.text
+    r = session.submit("where is the green cube?")
+    assert "green cube" in r.text
+    r = session.submit("put it in the blue bowl")
+    assert r.status is Status.RUNNING, r
+    ok, _ = session.run_until_idle(60)
+    assert ok and session.state().status is Status.DONE, session.state().summary()
+    check(session, {"in": ["green_cube", "blue_bowl"]})
+    check(session, {"unmoved": "red_cube"})
+
+
+def _mock_dm():
+    import numpy as np
+
+    from assistant.dialogue import DialogueManager
+    from embodiments.registry import make_embodiment
+
+    robot = make_embodiment("mock", SceneSpec.from_dict(SCENE))
+    robot.connect()
+    return DialogueManager(robot, robot.perceive), robot, np
+
+
+def test_the_answer_to_which_one_remembers_the_others_offered():
+    dm, robot, _ = _mock_dm()
+    r = dm.handle("put the cube in the blue bowl")
+    assert r.status is Status.CLARIFYING
+    cubes = {o.color: o.track_id for o in robot.perceive().objects if o.kind == "cube"}
+    r = dm.handle("the green one")
+    assert r.status is Status.RUNNING
+    assert dm.focus.it == [cubes["green"]] and dm.focus.others == [cubes["red"]]
+
+
+def test_a_step_whose_object_is_out_of_sight_sends_the_arms_home_to_look_again():
+    """An arm above the table may hide what the next step needs from the camera: the arms go
+    home and the step binds again on a fresh look (once), before the task is re-planned."""
+    from planner.intent import Goal, Ref
+    from planner.plan import Handle, Plan, Step
+
+    dm, robot, np = _mock_dm()
+    robot.ee["arm"] = np.array([0.1, 0.0, 0.2])  # the hand is over the table
+    dm.runner.ctx.obs = robot.get_observation(cameras=False)
+    pick = Step("pick", "pick up the purple cube", "arm", Handle(9, "cube", "purple", (0.0, 0.1)))
+    dm._run(Plan(Goal("pick", Ref("cube", "purple")), [pick]), Status.RUNNING)
+    dm.tick()
+    assert [s.skill for s in dm.task.plan.steps] == ["home", "pick"]
+    assert any("the arms go home to look again" in line for line in dm.task.history)
+    for _ in range(600):
+        dm.tick()
+        if dm.task.status is not Status.RUNNING:
+            break
+    assert dm.task.status is Status.FAILED  # not there after all: no second trip home
+    assert sum("the arms go home" in line for line in dm.task.history) == 1

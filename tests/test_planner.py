@@ -126,3 +126,69 @@ def test_planning_is_fast():
         p.plan(Goal("sort"), S)
         p.plan(Goal("swap", Ref("duck"), Ref("cube", "red")), S)
     assert (time.perf_counter() - t) / 100 < 0.02  # well under the 20 ms turn budget
+
+
+def test_a_kept_grasp_is_put_down_by_the_arm_that_grasps():
+    """A change of target while the left arm grasps the red cube: the left arm (the one with the
+    cube) puts it in the new bowl, although the right arm would be chosen for a fresh pick."""
+    s = scene(obj(0, "cube", "red", -0.12, 0.14), obj(1, "cube", "yellow", -0.12, 0.0),
+              obj(2, "bowl", "white", 0.12, 0.13), obj(3, "bowl", "green", 0.12, -0.13))
+
+    def reach(arm, xy):  # both reach everything, the right arm better on the right
+        return 1.0 if (xy[1] < 0.02) == (arm == "right") else 0.5
+
+    p = Planner(("left", "right"), reach)
+    plan = p.plan(Goal("put_in", Ref("cube", quantity="all"), Ref("bowl", "green")), s, grasping={0: "left"})
+    assert [(st.skill, st.obj.label, st.arm) for st in plan.steps[:2]] == [
+        ("pick", "red cube", "left"), ("place_in", "red cube", "left")]
+    assert {st.arm for st in plan.steps[2:]} == {"right"}
+    # what a hand is taking goes first, whatever the order of the objects
+    plan = p.plan(Goal("put_in", Ref("cube", quantity="all"), Ref("bowl", "green")), s, grasping={1: "left"})
+    assert [(st.skill, st.obj.label, st.arm) for st in plan.steps[:2]] == [
+        ("pick", "yellow cube", "left"), ("place_in", "yellow cube", "left")]
+
+
+def test_the_other_one_survives_a_new_track_id():
+    """"Which cube?" - "the blue one" - then "the other one": the blue cube has a new track id by
+    then (the hand hid it); "the other cube", and a bare "the other one", mean the red cube."""
+    focus = Focus()
+    red, blue = obj(0, "cube", "red", -0.1, 0.12), obj(1, "cube", "blue", -0.1, -0.12)
+    focus.remember([blue], others=[red])
+    focus.remember([blue])  # its pick starts: still the same candidates
+    later = scene(obj(0, "cube", "red", -0.1, 0.12), obj(4, "cube", "blue", -0.1, -0.12),
+                  obj(2, "bowl", "white", 0.12, 0.0), obj(3, "duck", "yellow", 0.1, 0.17))
+    assert resolve(Ref("cube", anaphora="other"), later, focus)[0].track_id == 0
+    assert resolve(Ref(anaphora="other"), later, focus)[0].track_id == 0
+    assert resolve(Ref(anaphora="it"), later, focus)[0].track_id == 4
+    # the red one taken instead: now the blue one is "the other one"
+    focus.remember([later.objects[0]])
+    assert resolve(Ref("cube", anaphora="other"), later, focus)[0].track_id == 4
+
+
+def test_the_other_one_without_a_question_excludes_the_moved_object():
+    focus = Focus()
+    focus.remember([obj(0, "cube", "red", -0.1, 0.12)])
+    focus.moved(0, "cube", "red", (0.12, 0.0))  # put in the bowl: a new track there
+    s = scene(obj(5, "cube", "red", 0.12, 0.0, z0=0.008), obj(1, "cube", "blue", -0.1, -0.12),
+              obj(2, "bowl", "white", 0.12, 0.0))
+    assert resolve(Ref("cube", anaphora="other"), s, focus)[0].track_id == 1
+    assert resolve(Ref(anaphora="it"), s, focus)[0].track_id == 5
+
+
+def test_put_next_to_an_object_finds_a_free_reachable_spot_beside_it():
+    s = scene(obj(0, "cube", "yellow", -0.1, -0.12), obj(1, "duck", "yellow", 0.0, 0.18),
+              obj(2, "bowl", "white", 0.12, 0.02), obj(3, "cube", "red", -0.08, 0.12))
+    def halves(arm, xy):  # left reaches y > -0.05, right y < 0.05
+        return 1.0 if (xy[1] > -0.05 if arm == "left" else xy[1] < 0.05) else 0.0
+
+    for arms, reach in ((("arm",), None), (("left", "right"), halves)):
+        plan = Planner(arms, reach).plan(Goal("place_at", Ref("cube", "yellow"), Ref("duck")), s)
+        xy = plan.steps[-1].xy
+        assert plan.steps[-1].skill == "place_at" and plan.steps[-1].obj.label == "yellow cube"
+        assert 0.08 - 1e-6 <= np.hypot(xy[0] - 0.0, xy[1] - 0.18) <= 0.12  # the spec's `near`
+        assert max(abs(xy[0]), abs(xy[1])) <= 0.25
+        for o in s.objects[2:]:  # clear of the others
+            assert np.hypot(xy[0] - o.position[0], xy[1] - o.position[1]) > (max(o.size[:2]) + 0.045) / 2
+    plan = Planner(("arm",)).plan(Goal("place_at", Ref("cube", "yellow"), Ref("duck"), side="left"), s)
+    assert plan.steps[-1].xy[1] > 0.18  # "to the left of the duck"
+    assert Goal("place_at", Ref(anaphora="it"), Ref("duck")).describe() == "put it next to the duck"

@@ -183,3 +183,93 @@ def test_a_fixture_as_a_place_or_the_one_spoken_to_is_not_moved(lang, text, ctx,
 def test_general_reading_rules(lang, text, want):
     i = LexiconParser().parse(text, lang, "idle")
     assert i.act is Act.NEW_TASK and i.goal.describe() == want, i
+
+
+@pytest.mark.parametrize("lang, text", [
+    # a change of object where one reference is rejected: the other one is the new one
+    ("es", "Perdona, me he equivocado: quería la roja, no la verde."),
+    ("es", "la verde no, la roja"),
+    ("es", "no la verde, la roja"),
+    ("en", "I wanted the red one, not the green one"),
+    ("en", "not the green one, the red one"),
+    ("de", "die rote, nicht die grüne"),
+    ("de", "nicht die grüne, die rote"),
+    ("fr", "la rouge, pas la verte"),
+    ("fr", "pas la verte, la rouge"),
+    ("it", "la rossa, non la verde"),
+    ("pt", "a vermelha, não a verde"),
+    ("nl", "de rode, niet de groene"),
+    ("pl", "czerwoną, nie zieloną"),
+    ("ru", "красный, а не зелёный"),
+    ("ru", "не зелёный, а красный"),
+    ("uk", "червоний, а не зелений"),
+    ("ar", "الأحمر مش الأخضر"),
+    ("ar", "مش الأخضر، الأحمر"),
+    ("sw", "nyekundu, si kijani"),
+    ("vi", "màu đỏ chứ không phải màu xanh lá"),
+    ("id", "yang merah, bukan yang hijau"),
+    ("zh", "是红的，不是绿的"),
+    ("zh", "不是绿的，是红的"),
+    ("ja", "緑じゃなくて赤"),
+    ("ja", "赤いの、緑じゃなくて"),
+    ("ko", "초록색 말고 빨간색"),
+    ("ko", "빨간색, 초록색 말고"),
+    ("tr", "yeşil değil, kırmızı"),
+    ("tr", "kırmızı olan, yeşil değil"),
+    ("hi", "हरा नहीं, लाल वाला"),
+    ("hi", "लाल वाला, हरा नहीं"),
+    ("bn", "সবুজ না, লালটা"),
+])
+def test_in_a_change_the_rejected_reference_is_not_the_new_one(lang, text):
+    i = LexiconParser().parse(text, lang, "running")
+    assert i.act is Act.CHANGE and i.slot == "objects" and i.ref.color == "red", i
+
+
+@pytest.mark.parametrize("lang, text, ctx, want", [
+    ("en", "put the red cube, not the green one, in the bowl", "idle", "put the red cube in the bowl"),
+    ("en", "put the cube not in the green bowl but in the red bowl", "idle", "put the cube in the red bowl"),
+    ("es", "No, la roja", "running", None),  # "no," alone rejects nothing
+])
+def test_negation_with_a_goal_and_a_bare_no(lang, text, ctx, want):
+    i = LexiconParser().parse(text, lang, ctx)
+    if want is None:
+        assert i.act is Act.CHANGE and i.ref.color == "red", i
+    else:
+        assert i.act is Act.NEW_TASK and i.goal.describe() == want, i
+
+
+@pytest.mark.parametrize("lang, text, want", [
+    # clitic pronouns on a verb are "it"/"them", listed verb forms or not ("sácala")
+    ("es", "Vale, ahora sácala y déjala en el lado izquierdo de la mesa.", "put it down at the left"),
+    ("es", "sácala del cuenco y ponla a la izquierda", "put it down at the left"),
+    ("es", "ponla en el plato", "put it in the plate"),
+    ("es", "apílalos", "stack them"),
+    ("it", "Mettila sul piatto verde, per favore.", "put it on the green plate"),
+    ("it", "prendila e spostala a sinistra", "put it down at the left"),
+    # a pronoun that comes back to the thing just named is that thing
+    ("en", "pick up the red cube and put it on the left", "put the red cube down at the left"),
+    ("en", "pick it up and put it on the left", "put it down at the left"),
+    # next to an object
+    ("ru", "Спасибо. А теперь, пожалуйста, убери его с тарелки и положи рядом с уточкой.", "put it next to the duck"),
+    ("en", "put it next to the duck", "put it next to the duck"),
+    ("zh", "把它放在鸭子旁边", "put it next to the duck"),
+    ("ja", "それをアヒルの隣に置いて", "put it next to the duck"),
+])
+def test_pronouns_on_verbs_and_places_next_to_things(lang, text, want):
+    i = LexiconParser().parse(text, lang, "idle")
+    assert i.act is Act.NEW_TASK and i.goal.describe() == want, i
+
+
+@pytest.mark.parametrize("text, act", [
+    ("ごめん、やっぱりやめて。", Act.CANCEL), ("もうやめて", Act.CANCEL), ("やっぱりやめよう", Act.CANCEL),
+    ("やめて", Act.STOP), ("ちょっと待って", Act.STOP),
+])
+def test_japanese_yamete_after_all_is_a_cancel(text, act):
+    assert LexiconParser().parse(text, "ja", "running").act is act
+
+
+@pytest.mark.parametrize("lang", available_languages())
+def test_every_lexicon_says_next_to_and_negation(lang):
+    data = load_yaml(LEXICON_DIR / f"{lang}.yaml")
+    assert data["relations"]["near"] and data["negation"], lang
+    assert data["negation_marker"] in ("before", "after"), lang
