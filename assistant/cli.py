@@ -86,6 +86,46 @@ def _record(sub) -> None:
     p.set_defaults(func=run)
 
 
+def _train(sub) -> None:
+    p = sub.add_parser("train", help="train the tiny VLA policy on a LeRobotDataset v3.0 of demonstrations")
+    p.add_argument("--dataset", required=True, help="dataset folder (from `robot-assistant record`)")
+    p.add_argument("--out", required=True, help="checkpoint file (a loss plot <out>.loss.png is written beside it)")
+    p.add_argument("--steps", type=int, default=4000, help="total optimizer steps (with --resume: up to this many)")
+    p.add_argument("--batch", type=int, default=64)
+    p.add_argument("--lr", type=float, default=1e-3)
+    p.add_argument("--chunk", type=int, default=10, help="actions per predicted chunk, at the dataset's fps")
+    p.add_argument("--ckpt-every", type=int, default=500, help="checkpoint (and loss plot) every N steps")
+    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--resume", action="store_true", help="continue from the checkpoint at --out")
+    p.add_argument("--quiet", action="store_true", help="no progress bar")
+
+    def run(args) -> int:
+        from embodiments.policies.tiny_vla.train import main
+        return main(args)
+    p.set_defaults(func=run)
+
+
+def _eval(sub) -> None:
+    p = sub.add_parser("eval", help="closed-loop pick-and-place success of a controller on held-out tables")
+    p.add_argument("--controller", choices=("tiny_vla", "scripted"), default="tiny_vla")
+    p.add_argument("--checkpoint", default=None, help="tiny_vla: the checkpoint from `robot-assistant train`")
+    p.add_argument("--episodes", type=int, default=20)
+    p.add_argument("--seed", type=int, default=1000, help="seed of the held-out tables (the recorder's is 0)")
+    p.add_argument("--embodiment", choices=EMBODIMENTS, default="panda")
+    p.add_argument("--step-timeout", type=float, default=20.0, help="sim seconds per plan step")
+    p.add_argument("--json", default=None, help="write the results to this JSON file")
+    p.add_argument("--video", default=None, help="write MP4s of the first episodes into this folder")
+    p.add_argument("--video-episodes", type=int, default=3)
+    p.add_argument("--n-action-steps", type=int, default=None, help="tiny_vla: actions run per chunk (dataset fps)")
+    p.add_argument("--temporal-ensemble", type=float, default=None, help="tiny_vla: ACT temporal ensembling weight m")
+    p.add_argument("--quiet", action="store_true", help="no progress bar")
+
+    def run(args) -> int:
+        from embodiments.policies.tiny_vla.eval import main
+        return main(args)
+    p.set_defaults(func=run)
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="robot-assistant", description=__doc__)
     parser.add_argument("-v", "--verbose", action="store_true")
@@ -95,6 +135,8 @@ def build_parser() -> argparse.ArgumentParser:
     _script(sub)
     _serve_policy(sub)
     _record(sub)
+    _train(sub)
+    _eval(sub)
     from speech.cli import add_commands
     from ui.serve import add_command
 

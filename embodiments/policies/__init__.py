@@ -1,8 +1,8 @@
 """Controllers as policies (see base.py): registry + lazy factory, like the embodiments.
 
-Registered: `scripted` (the skills seen as a policy: the expert), and, as they land,
-`tiny_vla` (a small learned language-conditioned visuomotor policy) and `remote` (any
-policy served over the openpi websocket protocol).
+Registered: `scripted` (the skills seen as a policy: the expert), `tiny_vla` (a small learned
+language-conditioned visuomotor policy, `tiny_vla/`), `remote` (any policy served over the openpi
+websocket protocol), and the test helpers `hold` and `replay`.
 """
 from __future__ import annotations
 
@@ -68,3 +68,13 @@ def _remote(**kwargs: Any) -> Policy:
     from .remote import RemotePolicy
 
     return RemotePolicy(**kwargs)
+
+
+@register_policy("tiny_vla")
+def _tiny_vla(checkpoint: Any = None, **kwargs: Any) -> Policy:
+    """`make_policy("tiny_vla", checkpoint=PATH[, robot=, arms=, n_action_steps=, temporal_ensemble=])`."""
+    if checkpoint is None:
+        raise TypeError("the tiny_vla policy needs a checkpoint (checkpoint=PATH, from `robot-assistant train`)")
+    from .tiny_vla.policy import TinyVLAPolicy
+
+    return TinyVLAPolicy(checkpoint, **kwargs)

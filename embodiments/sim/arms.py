@@ -244,7 +244,7 @@ class SimArm:
             self.body, list(self.spec.arm_joints), self.c.POSITION_CONTROL,
             targetPositions=list(map(float, q_target)), targetVelocities=[0.0] * n,
             forces=self.max_force[self._arm_idx].tolist(),
-            positionGains=[0.2 if not hold else 0.05] * n, velocityGains=[1.0] * n)
+            positionGains=[0.2 if not hold else 0.1] * n, velocityGains=[1.0] * n)
 
     def set_gripper(self, width: float) -> None:
         width = float(np.clip(width, 0.0, self.spec.max_width))

@@ -164,6 +164,8 @@ class SimRobot(Robot):
                     self.clips.add(name, "ee_speed: end-effector speed limited")
                 real = arm.ee_pose()[0]
                 target, hit = clip_step(target, real, self.limits.max_lead + speed * dt)
+                # pulled toward a hand that tracking left just outside the box: back inside it
+                target, _ = clip_box(target, self.limits.workspace_lo, self.limits.workspace_hi)
                 self._ee_cmd[name], self._quat_cmd[name] = target, quat
                 q = arm.ik(target, quat)
             elif cmd.joints is not None:
@@ -185,6 +187,8 @@ class SimRobot(Robot):
             dq = np.clip(q - q_prev, -max_step, max_step)
             if np.any(np.abs(dq - (q - q_prev)) > 1e-9):
                 self.clips.add(name, "joint_speed: joint speed limited")
+            if cmd.ee_pos is not None:
+                dq = self._check_hand(name, arm, q_prev, dq, speed * dt)
             arm.q_cmd = q_prev + dq
             arm.apply(arm.q_cmd)
             if cmd.gripper is not None:
@@ -192,6 +196,26 @@ class SimRobot(Robot):
             sent[name] = ArmCommand(ee_pos=self._ee_cmd[name].copy(), ee_quat=self._quat_cmd[name].copy(),
                                     joints=arm.q_cmd.copy(), gripper=arm.gripper_target)
         return sent
+
+    def _check_hand(self, name: str, arm, q_prev: np.ndarray, dq: np.ndarray, max_step: float) -> np.ndarray:
+        """The joint step the motors get, checked where it puts the hand.
+
+        The Cartesian target was already clipped to the box and the speed cap, but the IK
+        solution for it can still swing the hand elsewhere (an unreachable point, a wrist
+        told to spin): so the forward kinematics of the step are checked too. A step that
+        would leave the box is held; one that would move the hand faster than the cap is
+        scaled down."""
+        pos0, _ = arm.fk(q_prev)
+        pos1, _ = arm.fk(q_prev + dq)
+        lo, hi = np.array(self.limits.workspace_lo), np.array(self.limits.workspace_hi)
+        if np.any(pos1 < lo - 0.015) or np.any(pos1 > hi + 0.015):  # IK tracking error near the edge is ~1 cm
+            self.clips.add(name, "workspace: the IK solution puts the hand outside the workspace box")
+            return np.zeros_like(dq)
+        moved = float(np.linalg.norm(pos1 - pos0))
+        if moved > max_step * 1.05:
+            self.clips.add(name, "ee_speed: the joint step would move the hand too fast")
+            return dq * (max_step / moved)
+        return dq
 
     def advance(self) -> None:
         assert self.world is not None, "connect() first"

@@ -1,0 +1,11 @@
+"""tiny_vla: a small language-conditioned visuomotor policy (front + wrist images, proprioception,
+the instruction embedded by a frozen MiniLM sentence encoder -> a chunk of end-effector actions).
+
+    model.py   the network (conv encoders with FiLM, proprio MLP, chunk head) and its config
+    text.py    the frozen all-MiniLM-L6-v2 encoder with an in-memory + on-disk cache
+    policy.py  TinyVLAPolicy, registered as "tiny_vla"
+    train.py   `robot-assistant train`
+    eval.py    `robot-assistant eval`
+
+Nothing here is imported by `import embodiments.policies` (torch stays lazy).
+"""

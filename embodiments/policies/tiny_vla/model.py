@@ -1,0 +1,153 @@
+"""The tiny VLA network.
+
+    per camera:  3 strided convs + 1 conv (GroupNorm, GELU), FiLM-conditioned on the instruction
+                 after every block, then spatial-softmax keypoints (x, y per channel) -> a linear
+    proprio:     normalised state -> 2-layer MLP
+    text:        the frozen 384-d MiniLM embedding -> a linear (and the FiLM scales/shifts)
+    head:        [cameras, proprio, text] -> residual MLP -> K x action_dim (normalised actions)
+
+Trained with an L1 loss on a chunk of the next K recorded actions (ACT without the CVAE and
+without the transformer: the tokens are few and the CPU budget is small). Inputs and outputs are
+normalised with the training set's mean/std, which travel in the config.
+"""
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, field
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+from .text import TEXT_DIM
+
+
+@dataclass
+class TinyVLAConfig:
+    cameras: dict[str, tuple[int, int]] = field(default_factory=lambda: {
+        "observation.images.front": (96, 128), "observation.images.wrist": (96, 96)})  # key -> (h, w)
+    state_dim: int = 12
+    action_dim: int = 5
+    chunk: int = 10  # K actions at the dataset's fps
+    text_dim: int = TEXT_DIM
+    channels: tuple[int, ...] = (16, 32, 64, 64)
+    feat_dim: int = 128
+    hidden: int = 512
+    state_mean: list[float] | None = None
+    state_std: list[float] | None = None
+    action_mean: list[float] | None = None
+    action_std: list[float] | None = None
+
+    def as_dict(self) -> dict:
+        d = asdict(self)
+        d["cameras"] = {k: list(v) for k, v in self.cameras.items()}
+        d["channels"] = list(self.channels)
+        return d
+
+    @staticmethod
+    def from_dict(d: dict) -> TinyVLAConfig:
+        d = dict(d)
+        d["cameras"] = {k: tuple(v) for k, v in d["cameras"].items()}
+        d["channels"] = tuple(d["channels"])
+        return TinyVLAConfig(**d)
+
+
+class SpatialSoftmax(nn.Module):
+    """(B, C, H, W) -> (B, 2C): the expected image coordinates of each channel's softmax."""
+
+    def __init__(self, h: int, w: int) -> None:
+        super().__init__()
+        ys, xs = torch.meshgrid(torch.linspace(-1, 1, h), torch.linspace(-1, 1, w), indexing="ij")
+        self.register_buffer("grid", torch.stack([xs.reshape(-1), ys.reshape(-1)], 1), persistent=False)
+        self.temperature = nn.Parameter(torch.ones(1))
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        b, c, h, w = x.shape
+        att = torch.softmax(x.reshape(b * c, h * w) / self.temperature, dim=-1)
+        return (att @ self.grid).reshape(b, 2 * c)
+
+
+class FiLMConvEncoder(nn.Module):
+    def __init__(self, h: int, w: int, channels: tuple[int, ...], text_dim: int, out_dim: int) -> None:
+        super().__init__()
+        self.blocks = nn.ModuleList()
+        self.films = nn.ModuleList()
+        cin = 3
+        for i, c in enumerate(channels):
+            stride, k = (2, 5 if i == 0 else 3) if i < 3 else (1, 3)
+            self.blocks.append(nn.Sequential(nn.Conv2d(cin, c, k, stride, k // 2), nn.GroupNorm(min(8, c // 4), c)))
+            film = nn.Linear(text_dim, 2 * c)
+            nn.init.zeros_(film.weight)
+            nn.init.zeros_(film.bias)  # starts as the identity
+            self.films.append(film)
+            cin = c
+            if i < 3:
+                h, w = (h + 1) // 2, (w + 1) // 2
+        self.keypoints = SpatialSoftmax(h, w)
+        self.pool_proj = nn.Linear(2 * cin + cin, out_dim)
+
+    def forward(self, img: torch.Tensor, text: torch.Tensor) -> torch.Tensor:
+        x = img
+        for block, film in zip(self.blocks, self.films):
+            x = block(x)
+            g, b = film(text).chunk(2, dim=-1)
+            x = F.gelu(x * (1 + g[:, :, None, None]) + b[:, :, None, None])
+        feats = torch.cat([self.keypoints(x), x.mean(dim=(2, 3))], dim=-1)
+        return F.gelu(self.pool_proj(feats))
+
+
+class TinyVLA(nn.Module):
+    def __init__(self, cfg: TinyVLAConfig) -> None:
+        super().__init__()
+        self.cfg = cfg
+        self.encoders = nn.ModuleDict({k.replace(".", "_"): FiLMConvEncoder(h, w, cfg.channels, cfg.text_dim,
+                                                                            cfg.feat_dim)
+                                       for k, (h, w) in cfg.cameras.items()})
+        self.proprio = nn.Sequential(nn.Linear(cfg.state_dim, 128), nn.GELU(), nn.Linear(128, 128), nn.GELU())
+        self.text = nn.Sequential(nn.Linear(cfg.text_dim, 128), nn.GELU())
+        d_in = cfg.feat_dim * len(cfg.cameras) + 128 + 128
+        self.inp = nn.Sequential(nn.Linear(d_in, cfg.hidden), nn.LayerNorm(cfg.hidden), nn.GELU())
+        self.res = nn.ModuleList([nn.Sequential(nn.Linear(cfg.hidden, cfg.hidden), nn.LayerNorm(cfg.hidden), nn.GELU(),
+                                                nn.Linear(cfg.hidden, cfg.hidden)) for _ in range(2)])
+        self.out = nn.Linear(cfg.hidden, cfg.chunk * cfg.action_dim)
+        self._register_norm("state", cfg.state_mean, cfg.state_std, cfg.state_dim)
+        self._register_norm("action", cfg.action_mean, cfg.action_std, cfg.action_dim)
+        self.register_buffer("img_mean", torch.tensor([0.5, 0.5, 0.5]).view(1, 3, 1, 1), persistent=False)
+
+    def _register_norm(self, name: str, mean, std, dim: int) -> None:
+        m = torch.tensor(mean if mean is not None else [0.0] * dim, dtype=torch.float32)
+        s = torch.tensor(std if std is not None else [1.0] * dim, dtype=torch.float32).clamp(min=1e-4)
+        self.register_buffer(f"{name}_mean", m)
+        self.register_buffer(f"{name}_std", s)
+
+    def forward(self, images: dict[str, torch.Tensor], state: torch.Tensor, text: torch.Tensor) -> torch.Tensor:
+        """images: key -> (B, 3, h, w) float in [0, 1]; state (B, state_dim) raw; text (B, text_dim).
+        Returns normalised actions (B, K, action_dim)."""
+        feats = [enc(images[k] - self.img_mean, text)
+                 for k, enc in zip(self.cfg.cameras, self.encoders.values())]
+        s = (state - self.state_mean) / self.state_std
+        x = self.inp(torch.cat([*feats, self.proprio(s), self.text(text)], dim=-1))
+        for block in self.res:
+            x = x + block(x)
+        return self.out(x).view(-1, self.cfg.chunk, self.cfg.action_dim)
+
+    def normalise_actions(self, a: torch.Tensor) -> torch.Tensor:
+        return (a - self.action_mean) / self.action_std
+
+    def unnormalise_actions(self, a: torch.Tensor) -> torch.Tensor:
+        return a * self.action_std + self.action_mean
+
+    @torch.no_grad()
+    def predict(self, images: dict[str, torch.Tensor], state: torch.Tensor, text: torch.Tensor) -> torch.Tensor:
+        """Raw (unnormalised) actions (B, K, action_dim)."""
+        return self.unnormalise_actions(self(images, state, text))
+
+
+def param_count(model: nn.Module) -> int:
+    return sum(p.numel() for p in model.parameters())
+
+
+def images_to_tensor(frames: np.ndarray | list[np.ndarray]) -> torch.Tensor:
+    """(B, h, w, 3) uint8 -> (B, 3, h, w) float in [0, 1]."""
+    a = torch.from_numpy(np.ascontiguousarray(np.asarray(frames)))
+    return a.permute(0, 3, 1, 2).float().div_(255.0)
