@@ -198,13 +198,27 @@ def test_voice_through_the_browser_microphone(app, tmp_path, mic):
         browser.get(url)
         WebDriverWait(browser, 60).until(EC.element_to_be_clickable((By.CSS_SELECTOR, "#chat-input textarea")))
         time.sleep(1.0)
-        _click_button(browser, mic, "Record")
-        time.sleep(6.0)  # more than one loop of the file: one whole command is in the recording
-        _click_button(browser, mic, "Stop")
-        WebDriverWait(browser, 60).until(
-            lambda d: "running" in d.find_element(By.CSS_SELECTOR, "#task-panel").text)
-        chat = browser.find_element(By.CSS_SELECTOR, "#chat").text
-        assert "🎤" in chat and "tray" in chat.lower()
-        assert "red cube" in browser.find_element(By.CSS_SELECTOR, "#task-panel").text
+
+        def task_started(d) -> bool:
+            panel = d.find_element(By.CSS_SELECTOR, "#task-panel").text
+            return "red cube" in panel and ("running" in panel or "done" in panel)
+
+        # The fake microphone loops the file from wherever it is when recording starts, so a
+        # recording may also hold a cut-off piece of the command; the person would simply say
+        # it again, and so does the test (at most three times).
+        for _attempt in range(3):
+            heard = browser.find_element(By.CSS_SELECTOR, "#chat").text.count("🎤")
+            _click_button(browser, mic, "Record")
+            time.sleep(6.0)  # more than one loop of the file: one whole command is in the recording
+            _click_button(browser, mic, "Stop")
+            WebDriverWait(browser, 60).until(
+                lambda d, n=heard: d.find_element(By.CSS_SELECTOR, "#chat").text.count("🎤") > n)
+            try:
+                WebDriverWait(browser, 10).until(task_started)
+                break
+            except Exception:
+                continue
+        assert task_started(browser), browser.find_element(By.CSS_SELECTOR, "#chat").text
+        assert "tray" in browser.find_element(By.CSS_SELECTOR, "#chat").text.lower()
     finally:
         browser.quit()

@@ -184,7 +184,10 @@ def build_app(session: SessionPool | Session | LiveSession | None = None, *, emb
     def on_audio(path, mute: bool, request: gr.Request):
         if not path:
             return gr.skip(), gr.skip(), None, None
-        live = live_for(request)
+        try:
+            live = live_for(request)
+        except Busy as e:
+            return [{"role": "assistant", "content": f"⚠️ {e}"}], gr.skip(), None, None
         turn = live.hear(path)
         snap = live.snapshot()
         return snap.messages, snap.task_md, reply_audio(turn.reply, mute), None
@@ -196,7 +199,10 @@ def build_app(session: SessionPool | Session | LiveSession | None = None, *, emb
             return
         from speech.stream import StreamingRecognizer
 
-        live = live_for(request)
+        try:
+            live = live_for(request)
+        except Busy:
+            return  # the page already says why (on load)
         key = key_of(request)
         rec = streams.get(key)
         if rec is None:
