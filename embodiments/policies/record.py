@@ -196,6 +196,16 @@ class EpisodeResult:
     skipped: bool = False  # the scene was no test of the expert (out of reach, not seen): drawn again
 
 
+def draw_fitting_scene(rng: np.random.Generator, tries: int = 20):
+    """`draw_scene` until one fits on the table (a few random layouts do not); None after `tries`."""
+    for _ in range(tries):
+        try:
+            return draw_scene(rng, int(rng.integers(0, 2**31 - 1)))
+        except ValueError:
+            continue
+    return None
+
+
 def record_episode(writer, embodiment: str, attempt_seed: tuple[int, int], every: int, jitter: bool,
                    step_timeout_s: float = 25.0) -> EpisodeResult:
     """Run one random pick-and-place with the expert, buffering frames into `writer`; saves the
@@ -210,15 +220,11 @@ def record_episode(writer, embodiment: str, attempt_seed: tuple[int, int], every
     from .runner import PolicyRunner
     from .scripted import ScriptedPolicy
 
-    rng = np.random.default_rng(list(attempt_seed))
-    for _ in range(20):
-        try:
-            spec, (kind, color), (dest, dest_color) = draw_scene(rng, int(rng.integers(0, 2**31 - 1)))
-            break
-        except ValueError:
-            continue
-    else:
+    rng = np.random.default_rng(list(attempt_seed))  # also draws the camera/light jitter below
+    drawn = draw_fitting_scene(rng)
+    if drawn is None:
         return EpisodeResult(False, "no scene fits on the table", skipped=True)
+    spec, (kind, color), (dest, dest_color) = drawn
     with c_quiet():
         robot = make_embodiment(embodiment, spec)
         robot.connect()

@@ -62,19 +62,14 @@ def run_episode(controller: str, index: int, seed: tuple[int, int], embodiment: 
     from ...predicates import WorldTruth
     from ...registry import make_embodiment
     from ...sim.quiet import c_quiet
-    from ..record import draw_scene
+    from ..record import draw_fitting_scene
     from ..runner import PolicyRunner, success_check
 
     w0 = time.perf_counter()
-    rng = np.random.default_rng(list(seed))
-    for _ in range(20):
-        try:
-            spec, (kind, color), (dest, dest_color) = draw_scene(rng, int(rng.integers(0, 2**31 - 1)))
-            break
-        except ValueError:
-            continue
-    else:
+    drawn = draw_fitting_scene(np.random.default_rng(list(seed)))
+    if drawn is None:
         return EpisodeEval(index, seed, False, "no scene fits on the table", skipped=True)
+    spec, (kind, color), (dest, dest_color) = drawn
     with c_quiet():
         robot = make_embodiment(embodiment, spec)
         robot.connect()
