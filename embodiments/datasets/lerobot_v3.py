@@ -247,7 +247,21 @@ def decode_video(path: Path, start_s: float = 0.0, end_s: float = float("inf")) 
 
 
 # -- the writer ---------------------------------------------------------------------------------
-class LeRobotV3Writer:
+class _InfoView:
+    """What writer and reader both read off `info.json` (`self.info`)."""
+
+    info: dict
+
+    @property
+    def features(self) -> dict[str, dict]:
+        return self.info["features"]
+
+    @property
+    def video_keys(self) -> list[str]:
+        return [k for k, ft in self.features.items() if ft["dtype"] == "video"]
+
+
+class LeRobotV3Writer(_InfoView):
     """Writes a LeRobotDataset v3.0, one whole episode at a time, crash-safely (see the module doc).
 
     `features` are the dataset's own features, LeRobot style: `{"observation.state": {"dtype":
@@ -281,14 +295,6 @@ class LeRobotV3Writer:
             self._create(features, robot_type, chunks_size, data_files_size_in_mb, video_files_size_in_mb)
 
     # -- state -------------------------------------------------------------------------------
-    @property
-    def features(self) -> dict[str, dict]:
-        return self.info["features"]
-
-    @property
-    def video_keys(self) -> list[str]:
-        return [k for k, ft in self.features.items() if ft["dtype"] == "video"]
-
     @property
     def num_episodes(self) -> int:
         return int(self.info["total_episodes"])
@@ -546,7 +552,7 @@ class LeRobotV3Writer:
 
 
 # -- the reader ---------------------------------------------------------------------------------
-class LeRobotV3Reader:
+class LeRobotV3Reader(_InfoView):
     """Loads a LeRobotDataset v3.0 folder: metadata, and any episode's frames (videos decoded)."""
 
     def __init__(self, root: str | Path) -> None:
@@ -578,14 +584,6 @@ class LeRobotV3Reader:
     @property
     def fps(self) -> int:
         return int(self.info["fps"])
-
-    @property
-    def features(self) -> dict[str, dict]:
-        return self.info["features"]
-
-    @property
-    def video_keys(self) -> list[str]:
-        return [k for k, ft in self.features.items() if ft["dtype"] == "video"]
 
     @property
     def num_episodes(self) -> int:
