@@ -58,9 +58,16 @@ class Voice:
             self._speaker = make_speaker("espeak")
         return self._speaker
 
-    def prompt(self, language: str) -> str:
-        """The scene's objects named in `language`: "the red cube, the blue bowl, the duck."."""
-        return self.prompt_from([(o.kind, o.color) for o in self.session.dm.scene_fn().objects], language)
+    def transcribe(self, audio: np.ndarray | str | bytes, sample_rate: int | None = None,
+                   objects: list[tuple[str, str | None]] | None = None):
+        """Speech -> Transcript, hinted with the conversation's language and prompted with the
+        objects in view (`objects` given by a caller that must not touch the scene from its
+        thread, e.g. ui/live.py). Raises speech.AudioError for audio it cannot use."""
+        if objects is None:
+            objects = [(o.kind, o.color) for o in self.session.dm.scene_fn().objects]
+        return self.transcriber.transcribe(audio, language_hint=self.session.dm.language,
+                                           prompt=lambda lang: self.prompt_from(objects, lang),
+                                           robust=self.robust, sample_rate=sample_rate, scorer=domain_coverage)
 
     @staticmethod
     def prompt_from(objects: list[tuple[str, str | None]], language: str) -> str:
@@ -80,11 +87,8 @@ class Voice:
     def hear(self, audio: np.ndarray | str | bytes, sample_rate: int | None = None) -> VoiceTurn:
         from speech import AudioError
 
-        dm = self.session.dm
         try:
-            t = self.transcriber.transcribe(audio, language_hint=dm.language, prompt=self.prompt,
-                                            robust=self.robust, sample_rate=sample_rate,
-                                            scorer=domain_coverage)
+            t = self.transcribe(audio, sample_rate)
         except AudioError as e:
             return self.audio_error(e)
         return self.handle_transcript(t)

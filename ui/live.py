@@ -102,18 +102,9 @@ class LiveSession:
         from speech import AudioError
 
         self.last_used = time.monotonic()
-        voice = self.session.voice
-        hint = self.session.dm.language
         names = self.call(lambda s: [(o.kind, o.color) for o in s.dm.scene_fn().objects])
-
-        def prompt(lang: str) -> str:
-            return voice.prompt_from(names, lang)
-
-        from planner.fuzzy import domain_coverage
-
         try:
-            t = voice.transcriber.transcribe(audio, language_hint=hint, prompt=prompt, sample_rate=sample_rate,
-                                             scorer=domain_coverage)
+            t = self.session.voice.transcribe(audio, sample_rate, objects=names)
         except AudioError as e:
             err = e  # bound for the closure (the except target is unbound after the block)
             turn = self.call(lambda s: s.voice.audio_error(err))
