@@ -22,7 +22,7 @@ CONSTRAINTS := $(VENV)/constraints.txt
 # Pinned: this version is a CPU build lying on the machines' disk. An unpinned torch
 # (or a range that admits a newer one) pulls a multi-GB CUDA build from PyPI.
 TORCH_VERSION := 2.13.0
-EXTRAS := speech,text,ui,ml,dev,bench
+EXTRAS := speech,text,ui,ml,dev,bench,ray
 
 # Debian packages the project needs: espeak-ng (TTS), chromium + chromium-driver
 # (browser tests of the UI), fonts-liberation (readable text in screenshots).
@@ -44,7 +44,7 @@ help:
 	@echo "make run       install, then start the app on http://127.0.0.1:7860 (RUN_ARGS=... for options)"
 	@echo "make demo      install, then record the scripted household demo to out/sim-demo.mp4"
 	@echo "make test      install, then run the test suite (pytest $(PYTEST_ARGS))"
-	@echo "make bench     install, then run every bench/*.py"
+	@echo "make bench     install, then run every bench/*.py and robot-assistant bench --quick"
 	@echo "make clean     remove caches and outputs; make distclean also removes $(VENV)"
 
 install: system-deps $(STAMP)
@@ -124,6 +124,8 @@ bench: install
 	  echo; echo "=== bench/$$b.py ==="; \
 	  $(VPY) -m bench.$$b || failed="$$failed $$b"; \
 	done; \
+	echo; echo "=== robot-assistant bench --quick (household benchmark; the full run: robot-assistant bench) ==="; \
+	$(VENV)/bin/robot-assistant bench --quick --no-progress || failed="$$failed household"; \
 	if [ -n "$$failed" ]; then echo "FAILED benchmarks:$$failed" >&2; exit 1; fi
 
 clean:
