@@ -194,3 +194,55 @@ def test_policy_drives_the_panda(trained):
         assert len(p2._history) == 2
     finally:
         robot.disconnect()
+
+
+def test_target_chunks_are_commanded_poses_relative_to_now(tiny_dataset):
+    """"target" mode: frame t+k's commanded pose (its state + its action) minus frame t's pose."""
+    from embodiments.policies.tiny_vla.train import load_dataset
+
+    d = load_dataset(tiny_dataset)
+    assert d.pose_at == (0,)
+    idx = np.arange(0, d.n, 7)
+    tgt, mask = d.chunk_targets(idx, 10, "target")
+    delta, _ = d.chunk_targets(idx, 10, "delta")
+    assert np.array_equal(delta, d.action[d.chunk_indices(idx, 10)[0]])
+    i, k = 3, 4
+    f = min(idx[i] + k, d.segment_end[idx[i]])
+    want = d.state[f, :3] + d.action[f, :3] - d.state[idx[i], :3]
+    assert np.allclose(tgt[i, k, :3], want, atol=1e-6)
+    assert np.array_equal(tgt[..., 4], delta[..., 4])  # the finger opening stays absolute
+    assert (np.abs(tgt[..., 3]) <= np.pi + 1e-6).all()
+    # k = 0 is the current command: a few cm at most; later frames reach further
+    assert np.abs(tgt[:, 0, :3]).max() < 0.1
+    assert np.abs(tgt[mask][:, :3]).max() > np.abs(tgt[:, 0, :3]).max()
+    with pytest.raises(ValueError, match="unknown action mode"):
+        d.chunk_targets(idx, 10, "velocity")
+
+
+def test_target_policy_servoes_to_absolute_targets(trained):
+    """Each tick's action is the chunk's absolute target minus the hand measured on that tick."""
+    from embodiments.policies import make_policy
+    from embodiments.types import ArmState, Observation
+
+    ck, _ = trained
+    policy = make_policy("tiny_vla", checkpoint=ck, arms=("arm",))
+    assert policy.cfg.action_mode == "target"
+    rel = np.tile(np.array([[0.05, -0.02, 0.01, 0.1, 0.04]], dtype=np.float32), (policy.cfg.chunk, 1))
+    policy.predict_chunk_at_fps = lambda obs, instr: rel  # the network's output, fixed for the check
+
+    def obs_at(x: float) -> Observation:
+        st = ArmState(q=np.zeros(7), dq=np.zeros(7), ee_pos=np.array([x, 0.0, 0.3]),
+                      ee_quat=np.array([1.0, 0.0, 0.0, 0.0]), gripper_width=0.08, gripper_closed=False)
+        return Observation(0.0, {"arm": st})
+
+    a0 = policy.select_action(obs_at(0.40), "pick up the red cube")
+    assert np.allclose(a0[:3], [0.05, -0.02, 0.01]) and np.isclose(a0[4], 0.04)
+    a1 = policy.select_action(obs_at(0.42), "pick up the red cube")  # the hand moved 2 cm: 3 cm to go
+    assert np.allclose(a1[:3], [0.03, -0.02, 0.01], atol=1e-6)
+    policy.select_action(obs_at(0.44), "pick up the red cube")
+    assert len(policy._targets) == 3 * (policy.cfg.chunk - 1)
+    policy.select_action(obs_at(0.44), "put the red cube in the blue bowl")  # new instruction: fresh chunk
+    assert len(policy._targets) == 3 * policy.cfg.chunk - 1
+    # what a remote server would send: the same targets relative to the observed hand
+    chunk = policy.predict_action_chunk(obs_at(0.40), "pick up the red cube")
+    assert chunk.shape == (3 * policy.cfg.chunk, 5) and np.allclose(chunk[:, 0], 0.05)

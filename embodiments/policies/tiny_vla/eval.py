@@ -40,6 +40,7 @@ class EpisodeEval:
     wall_s: float = 0.0
     skipped: bool = False
     video: str | None = None
+    closest_cm: float | None = None  # how near (x-y) any hand got to the object: a failed episode's first clue
 
 
 def make_controller(name: str, robot, perceive, checkpoint: str | None, policy_kwargs: dict | None = None):
@@ -95,11 +96,16 @@ def run_episode(controller: str, index: int, seed: tuple[int, int], embodiment: 
         runner = PolicyRunner(robot, policy)
         frames: list[np.ndarray] = []
         every = max(1, robot.control_hz // VIDEO_FPS)
-        if video is not None:
-            def on_tick(r) -> None:
-                if r._ticks % every == 0:
-                    frames.append(robot.world.render(robot.front_camera).rgb.copy())
-            runner.on_tick = on_tick
+        closest = [np.inf]
+
+        def on_tick(r) -> None:
+            if r._ticks % 6 == 0:  # 10 Hz is plenty for "how near did the hand get"
+                obj = robot.world.position("obj")
+                for st in robot.get_observation(cameras=False).arms.values():
+                    closest[0] = min(closest[0], float(np.linalg.norm(np.asarray(st.ee_pos)[:2] - obj[:2])))
+            if video is not None and r._ticks % every == 0:
+                frames.append(robot.world.render(robot.front_camera).rgb.copy())
+        runner.on_tick = on_tick
         t0, ticks = robot.time, 0
         res = EpisodeEval(index, seed, False, instructions=[s.instruction for s in plan.steps])
         reason = ""
@@ -117,6 +123,7 @@ def run_episode(controller: str, index: int, seed: tuple[int, int], embodiment: 
         res.ok = bool(ok and holder is None and all(res.steps_ok) and len(res.steps_ok) == len(plan.steps))
         res.reason = "" if res.ok else (reason or (why if not ok else f"still held by {holder}"))
         res.ticks, res.sim_s = ticks, robot.time - t0
+        res.closest_cm = round(100 * closest[0], 1) if np.isfinite(closest[0]) else None
         if video is not None and frames:
             from ...datasets.lerobot_v3 import encode_video
 
@@ -198,5 +205,6 @@ def main(args: argparse.Namespace) -> int:
           f"(seed {s['seed']}, {s['skipped_draws']} draws skipped)")
     for r in s["results"]:
         if not r["ok"]:
-            print(f"  episode {r['index']} {tuple(r['seed'])}: {r['reason']}")
+            print(f"  episode {r['index']} {tuple(r['seed'])}: {r['reason']} "
+                  f"(a hand came within {r.get('closest_cm')} cm)")
     return 0

@@ -9,6 +9,15 @@
 Trained with an L1 loss on a chunk of the next K recorded actions (ACT without the CVAE and
 without the transformer: the tokens are few and the CPU budget is small). Inputs and outputs are
 normalised with the training set's mean/std, which travel in the config.
+
+What a chunk holds (`action_mode`):
+  "target" (default): per future frame k and arm, the hand's commanded pose at frame t+k
+      relative to the hand measured now (dx, dy, dz, dyaw) and the finger opening. This is how
+      ACT and Diffusion Policy predict (positions, not velocities): a small error in one
+      prediction does not add up over the chunk, and the policy turns the targets into
+      per-tick actions against the hand it measures each tick (`TinyVLAPolicy`).
+  "delta": the recorded per-tick actions themselves (the first version; they are a few mm
+      each, and in closed loop the arm crept and hovered: 0/5 episodes after 40 demos).
 """
 from __future__ import annotations
 
@@ -33,6 +42,7 @@ class TinyVLAConfig:
     channels: tuple[int, ...] = (16, 32, 64, 64)
     feat_dim: int = 128
     hidden: int = 512
+    action_mode: str = "target"  # "target" | "delta": see the module docstring
     state_mean: list[float] | None = None
     state_std: list[float] | None = None
     action_mean: list[float] | None = None
@@ -47,6 +57,7 @@ class TinyVLAConfig:
     @staticmethod
     def from_dict(d: dict) -> TinyVLAConfig:
         d = dict(d)
+        d.setdefault("action_mode", "delta")  # checkpoints from before the field were per-tick deltas
         d["cameras"] = {k: tuple(v) for k, v in d["cameras"].items()}
         d["channels"] = tuple(d["channels"])
         return TinyVLAConfig(**d)

@@ -14,6 +14,13 @@ itself, only when it needs a new chunk (the runner then asks for no cameras ever
 `n_action_steps` (at the dataset's fps) is how much of each chunk runs before the next
 prediction (default: all K); `temporal_ensemble=m` predicts at every dataset frame and averages
 the overlapping chunks' actions with ACT's weights exp(-m * i) (i = 0 the oldest prediction).
+
+A "target" checkpoint (model.py's `action_mode`) predicts hand poses relative to the hand at
+prediction time. They are made absolute once, and each control tick's action is that frame's
+absolute target minus the hand measured on that tick, so the arm servoes to where the policy
+wanted it rather than replaying velocities. Ensembling averages the absolute targets.
+`predict_action_chunk` (what a remote server sends) gives the same targets relative to the
+observed hand, i.e. the open-loop version of the same actions.
 """
 from __future__ import annotations
 
@@ -62,6 +69,7 @@ class TinyVLAPolicy(Policy):
         self._history: list[tuple[int, np.ndarray]] = []
         self._frame = 0
         self._renderer = None
+        self._targets: list[np.ndarray] = []  # "target" mode: absolute per-tick targets still to run
 
     @property
     def info(self) -> PolicyInfo:
@@ -73,6 +81,7 @@ class TinyVLAPolicy(Policy):
         super().reset()
         self._history.clear()
         self._frame = 0
+        self._targets = []
 
     # -- inputs -------------------------------------------------------------------------------
     def text_embedding(self, instruction: str):
@@ -140,7 +149,60 @@ class TinyVLAPolicy(Policy):
             if self.threads and self.threads != before:
                 torch.set_num_threads(before)
 
+    # -- "target" mode -----------------------------------------------------------------------------
+    def _hands(self, observation: Observation) -> np.ndarray:
+        """(n_arms, 4): the measured x, y, z, yaw of each hand."""
+        from ..base import yaw_of
+
+        return np.array([[*observation.arms[a].ee_pos, yaw_of(observation.arms[a].ee_quat)] for a in self.arms],
+                        dtype=np.float64)
+
+    def _absolute(self, chunk: np.ndarray, hands: np.ndarray) -> np.ndarray:
+        """Relative chunk (K, 5 * n_arms) -> absolute targets (same shape; the gripper as is)."""
+        out = chunk.astype(np.float64).copy()
+        for i in range(len(self.arms)):
+            out[:, 5 * i:5 * i + 4] += hands[i]
+        return out
+
+    def _relative(self, targets: np.ndarray, hands: np.ndarray) -> np.ndarray:
+        out = targets.copy()
+        for i in range(len(self.arms)):
+            out[..., 5 * i:5 * i + 4] -= hands[i]
+            out[..., 5 * i + 3] = (out[..., 5 * i + 3] + np.pi) % (2 * np.pi) - np.pi
+        return out.astype(np.float32)
+
+    def _next_targets(self, observation: Observation, instruction: str) -> list[np.ndarray]:
+        """The absolute targets for the next control ticks (each frame's repeated `every` times)."""
+        absolute = self._absolute(self.predict_chunk_at_fps(observation, instruction), self._hands(observation))
+        if self.ensemble is None:
+            rows = absolute[:self.n_action_steps]
+        else:
+            self._history.append((self._frame, absolute))
+            self._history = [(t, c) for t, c in self._history if self._frame - t < len(c)]
+            stacked = np.stack([c[self._frame - t] for t, c in self._history])  # oldest first
+            w = np.exp(-self.ensemble * np.arange(len(stacked)))
+            mean = (stacked * w[:, None]).sum(0) / w.sum()
+            for i in range(len(self.arms)):  # yaw: average on the circle
+                col = 5 * i + 3
+                mean[col] = np.arctan2((np.sin(stacked[:, col]) * w).sum(), (np.cos(stacked[:, col]) * w).sum())
+            rows = mean[None]
+            self._frame += 1
+        return [r for r in rows for _ in range(self.every)]
+
+    def select_action(self, observation: Observation, instruction: str) -> np.ndarray:
+        if self.cfg.action_mode != "target":
+            return super().select_action(observation, instruction)
+        if instruction != self._instruction:  # a changed instruction drops the old targets now
+            self._targets = []
+            self._instruction = instruction
+        if not self._targets:
+            self._targets = self._next_targets(observation, instruction)
+        return self._relative(self._targets.pop(0), self._hands(observation))
+
     def predict_action_chunk(self, observation: Observation, instruction: str) -> np.ndarray:
+        if self.cfg.action_mode == "target":
+            hands = self._hands(observation)
+            return np.stack([self._relative(t, hands) for t in self._next_targets(observation, instruction)])
         chunk = self.predict_chunk_at_fps(observation, instruction)
         if self.ensemble is None:
             acts = chunk[:self.n_action_steps]

@@ -40,6 +40,7 @@ class TrainData:
     every: int
     arms: tuple[str, ...]
     embodiment: str
+    pose_at: tuple[int, ...] = ()  # per arm: the index of its ee_x in the state (ee_x, ee_y, ee_z, yaw follow)
 
     @property
     def n(self) -> int:
@@ -50,6 +51,25 @@ class TrainData:
         raw = idx[:, None] + np.arange(k)[None, :]
         end = self.segment_end[idx][:, None]
         return np.minimum(raw, end), raw <= end
+
+    def chunk_targets(self, idx: np.ndarray, k: int, mode: str) -> tuple[np.ndarray, np.ndarray]:
+        """(B, k, A) training targets for the samples `idx` and the (B, k) mask (see model.py's
+        `action_mode`). "target": the commanded hand pose of each future frame (its measured pose +
+        its recorded action) relative to the pose measured at the sample's frame; the finger
+        opening as recorded."""
+        ci, mask = self.chunk_indices(idx, k)
+        act = self.action[ci]
+        if mode == "delta":
+            return act, mask
+        if mode != "target":
+            raise ValueError(f"unknown action mode {mode!r}")
+        out = act.copy()
+        for a, off in enumerate(self.pose_at):
+            col = a * 5  # ACTION_DIM per arm: dx, dy, dz, dyaw, gripper
+            rel = self.state[ci][..., off:off + 4] + act[..., col:col + 4] - self.state[idx][:, None, off:off + 4]
+            rel[..., 3] = (rel[..., 3] + np.pi) % (2 * np.pi) - np.pi
+            out[..., col:col + 4] = rel
+        return out, mask
 
 
 def _fingerprint(reader) -> dict:
@@ -70,6 +90,8 @@ def load_dataset(root: str | Path, cache: str | Path | None = None, progress: bo
     every = int(rec.get("every", 3))
     names = reader.features["action"]["names"]
     arms = tuple(dict.fromkeys(n.split(".")[0] for n in names))
+    state_names = list(reader.features["observation.state"]["names"])
+    pose_at = tuple(state_names.index(f"{a}.ee_x") for a in arms)
     fp = _fingerprint(reader)
     images: dict[str, np.ndarray] | None = None
     if cache is not None and Path(cache).exists():
@@ -109,7 +131,29 @@ def load_dataset(root: str | Path, cache: str | Path | None = None, progress: bo
             last = i
         seg_end[i] = last
     return TrainData(images, np.concatenate(states), np.concatenate(actions), task, episode, seg_end,
-                     list(reader.tasks), reader.fps, every, arms, str(reader.info.get("robot_type") or ""))
+                     list(reader.tasks), reader.fps, every, arms, str(reader.info.get("robot_type") or ""),
+                     pose_at)
+
+
+def resize_frames(frames: np.ndarray, h: int, w: int, batch: int = 2048) -> np.ndarray:
+    """(N, H, W, 3) uint8 -> (N, h, w, 3) uint8, exactly as the policy resizes one frame at run time."""
+    from .policy import resize
+
+    if frames.shape[1:3] == (h, w):
+        return frames
+    return np.concatenate([resize_batch(frames[i:i + batch], h, w, resize) for i in range(0, len(frames), batch)])
+
+
+def resize_batch(frames: np.ndarray, h: int, w: int, one) -> np.ndarray:
+    H, W = frames.shape[1:3]
+    if H % h == 0 and W % w == 0:  # the policy's area average: the same on a batch
+        return np.stack([one(f, h, w) for f in frames])
+    import torch
+    import torch.nn.functional as F
+
+    t = torch.from_numpy(np.ascontiguousarray(frames)).permute(0, 3, 1, 2).float()
+    t = F.interpolate(t, size=(h, w), mode="bilinear", antialias=True, align_corners=False)
+    return t.permute(0, 2, 3, 1).round().clamp(0, 255).to(torch.uint8).numpy()
 
 
 # -- augmentation -------------------------------------------------------------------------------
@@ -193,7 +237,7 @@ def lr_at(step: int, total: int, lr: float, warmup: int) -> float:
 def train(dataset: str | Path, out: str | Path, steps: int = 4000, batch: int = 64, resume: bool = False,
           lr: float = 1e-3, weight_decay: float = 1e-4, chunk: int = 10, ckpt_every: int = 500,
           val_every: int | None = None, seed: int = 0, threads: int = 2, progress: bool = True,
-          embedder=None, log=None) -> dict:
+          embedder=None, log=None, action_mode: str = "target", image_scale: float = 1.0) -> dict:
     """Train (or resume) and return a summary: steps done, first/last losses, checkpoint paths."""
     import torch
     from tqdm import tqdm
@@ -210,6 +254,11 @@ def train(dataset: str | Path, out: str | Path, steps: int = 4000, batch: int = 
         from .policy import load_checkpoint
 
         prev = load_checkpoint(out)
+    if prev is not None:
+        sizes = {k: tuple(v) for k, v in prev["config"]["cameras"].items()}
+    else:
+        sizes = {k: (round(v.shape[1] * image_scale), round(v.shape[2] * image_scale)) for k, v in data.images.items()}
+    data.images = {k: resize_frames(v, *sizes[k]) for k, v in data.images.items()}
     # held-out episodes (for an honest loss curve): every 20th episode, when there are 10 or more
     n_eps = int(data.episode.max()) + 1
     val_eps = set(range(19, n_eps, 20)) if n_eps >= 10 else set()
@@ -219,8 +268,11 @@ def train(dataset: str | Path, out: str | Path, steps: int = 4000, batch: int = 
     if prev is not None:
         cfg = TinyVLAConfig.from_dict(prev["config"])
     else:
-        st, ac = data.state[train_idx], data.action[train_idx]
-        cfg = TinyVLAConfig(cameras={k: tuple(v.shape[1:3]) for k, v in data.images.items()},
+        st = data.state[train_idx]
+        sample = np.random.default_rng(seed).choice(train_idx, size=min(len(train_idx), 20000), replace=False)
+        ac_chunks, ac_mask = data.chunk_targets(np.sort(sample), chunk, action_mode)
+        ac = ac_chunks[ac_mask]  # every valid (sample, k) row: one set of statistics for all k
+        cfg = TinyVLAConfig(action_mode=action_mode, cameras=sizes,
                             state_dim=data.state.shape[1], action_dim=data.action.shape[1], chunk=chunk,
                             state_mean=st.mean(0).tolist(), state_std=np.maximum(st.std(0), 1e-3).tolist(),
                             action_mean=ac.mean(0).tolist(), action_std=np.maximum(ac.std(0), 1e-3).tolist())
@@ -246,13 +298,13 @@ def train(dataset: str | Path, out: str | Path, steps: int = 4000, batch: int = 
             "val_episodes": sorted(val_eps), "params": param_count(model)}
 
     def batch_tensors(idx: np.ndarray, aug: bool):
-        ci, mask = data.chunk_indices(idx, cfg.chunk)
+        target, mask = data.chunk_targets(idx, cfg.chunk, cfg.action_mode)
         imgs = {}
         for k, arr in data.images.items():
             x = images_to_tensor(arr[idx])
             imgs[k] = augment(x) if aug else x
         return (imgs, torch.from_numpy(data.state[idx]), text[torch.from_numpy(data.task[idx])],
-                torch.from_numpy(data.action[ci]), torch.from_numpy(mask))
+                torch.from_numpy(target), torch.from_numpy(mask))
 
     def loss_of(imgs, state, txt, target, mask):
         pred = model(imgs, state, txt)
@@ -325,6 +377,8 @@ def main(args: argparse.Namespace) -> int:
     try:
         s = train(args.dataset, args.out, args.steps, args.batch, args.resume, lr=args.lr, chunk=args.chunk,
                   ckpt_every=args.ckpt_every, seed=args.seed, progress=not args.quiet,
+                  action_mode=getattr(args, "action_mode", "target"), image_scale=getattr(args, "image_scale", 1.0),
+                  threads=getattr(args, "threads", 2),
                   log=(lambda m: print(m, file=sys.stderr)) if args.quiet else None)
     except (DatasetError, ValueError) as e:
         print(f"train: {e}", file=sys.stderr)
