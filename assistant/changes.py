@@ -66,6 +66,8 @@ class Changes:
             return self._reply(say(lang, "nothing_to_cancel"), lang, intent)
         self._abort_motion()
         self.pending, self.queue = None, []
+        self._emit("control", action="cancel", status=Status.CANCELLED.value)
+        self._flush_clips()
         self._run(Plan(Goal("home"), self._put_back_steps() + [Step("home", "go home")]), Status.CANCELLED)
         return self._reply(say(lang, "cancelled"), lang, intent)
 

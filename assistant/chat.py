@@ -12,6 +12,7 @@ import time
 
 from embodiments.sim.scenarios import tidy_scene
 
+from .controllers import ControllerError, controller_fields
 from .session import Session, SessionConfig
 
 
@@ -21,8 +22,13 @@ def main(args) -> int:
     if args.planner == "transformers" and not args.model_dir:
         print("--planner transformers needs --model-dir FOLDER", file=sys.stderr)
         return 2
-    session = Session(SessionConfig(args.embodiment, tidy_scene(args.seed), gui=args.gui,
-                                    understanding=args.planner, understanding_args=extra))
+    try:
+        session = Session(SessionConfig(args.embodiment, tidy_scene(args.seed), gui=args.gui,
+                                        understanding=args.planner, understanding_args=extra,
+                                        task_log=getattr(args, "task_log", None), **controller_fields(args)))
+    except ControllerError as e:  # no checkpoint, no policy server, ...: nothing has moved
+        print(f"error: {e}", file=sys.stderr)
+        return 2
     lines: list[str] = []
     lock = threading.Lock()
 

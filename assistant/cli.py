@@ -8,6 +8,17 @@ import sys
 EMBODIMENTS = ("panda", "bimanual", "kuka")
 
 
+def add_controller_arguments(p) -> None:
+    """--controller, --policy-url, --checkpoint: what drives the arm (assistant/controllers.py)."""
+    p.add_argument("--controller", choices=("scripted", "tiny_vla", "remote"), default="scripted",
+                   help="what moves the arm for pick-and-place steps: the scripted skills (default), the tiny VLA "
+                        "(panda only), or a policy server; other steps always run as scripted skills")
+    p.add_argument("--policy-url", default=None, metavar="ws://HOST:PORT",
+                   help="remote: the policy server (robot-assistant serve-policy, or an openpi policy server)")
+    p.add_argument("--checkpoint", default=None, metavar="PATH",
+                   help="tiny_vla: the checkpoint (default: embodiments/policies/tiny_vla/checkpoints/panda.pt)")
+
+
 def _sim_demo(sub) -> None:
     p = sub.add_parser("sim-demo", help="household tidy-up with the scripted skills; writes an MP4")
     p.add_argument("--embodiment", choices=EMBODIMENTS, default="panda")
@@ -34,6 +45,9 @@ def _chat(sub) -> None:
     p.add_argument("--llm-model", default="qwen2.5:7b-instruct", help="openai: the model name")
     p.add_argument("--model-dir", default=None, help="transformers: the chat-model folder")
     p.add_argument("--gui", action="store_true", help="open the PyBullet GUI window")
+    p.add_argument("--task-log", default=None, metavar="PATH",
+                   help="append what happens (turns, plans, steps, faults, replies) to this JSONL file")
+    add_controller_arguments(p)
 
     def run(args) -> int:
         from .chat import main
@@ -46,6 +60,7 @@ def _script(sub) -> None:
     p.add_argument("paths", nargs="+", help="script files or folders of *.yaml")
     p.add_argument("--json", dest="json_out", default=None, help="write a JSON report to this file")
     p.add_argument("--video", default=None, help="save each run's front camera as DIR/<name>.mp4")
+    add_controller_arguments(p)
 
     def run(args) -> int:
         from .scripts import main
@@ -94,6 +109,10 @@ def _train(sub) -> None:
     p.add_argument("--batch", type=int, default=64)
     p.add_argument("--lr", type=float, default=1e-3)
     p.add_argument("--chunk", type=int, default=10, help="actions per predicted chunk, at the dataset's fps")
+    p.add_argument("--action-mode", choices=("target", "delta"), default="target",
+                   help="what a chunk holds: hand targets relative to the hand now, or per-tick deltas")
+    p.add_argument("--image-scale", type=float, default=1.0, help="train on the dataset's images scaled by this")
+    p.add_argument("--threads", type=int, default=2, help="torch threads for training")
     p.add_argument("--ckpt-every", type=int, default=500, help="checkpoint (and loss plot) every N steps")
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--resume", action="store_true", help="continue from the checkpoint at --out")
@@ -126,6 +145,18 @@ def _eval(sub) -> None:
     p.set_defaults(func=run)
 
 
+def _bench(sub) -> None:
+    p = sub.add_parser("bench", help="household benchmark: task families x languages x perturbations, every robot")
+    from .benchmark.cli import add_arguments
+
+    add_arguments(p)
+
+    def run(args) -> int:
+        from .benchmark.cli import main
+        return main(args)
+    p.set_defaults(func=run)
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="robot-assistant", description=__doc__)
     parser.add_argument("-v", "--verbose", action="store_true")
@@ -137,6 +168,7 @@ def build_parser() -> argparse.ArgumentParser:
     _record(sub)
     _train(sub)
     _eval(sub)
+    _bench(sub)
     from speech.cli import add_commands
     from ui.serve import add_command
 

@@ -17,7 +17,6 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from embodiments.skills import SkillRunner
 from embodiments.types import DetectedObject, PerceivedScene
 from planner.grounding import Ambiguous, Focus, NotFound
 from planner.intent import Act, Goal, Intent
@@ -26,6 +25,7 @@ from planner.lexicon_parser import LexiconParser
 from planner.plan import Planner, PlanningError
 
 from .changes import Changes
+from .controllers import ScriptedController, StepController
 from .execution import Execution
 from .messages import fixture_name, has_catalogue, join, object_name, ref_name, say
 from .objects import ObjectMemory
@@ -46,14 +46,16 @@ class Reply:
 
 class DialogueManager(Changes, Execution, ObjectMemory):
     def __init__(self, robot, perceive: Callable[[], PerceivedScene], parser=None, detector=None,
-                 planner: Planner | None = None, scene_fn: Callable[[], PerceivedScene] | None = None) -> None:
+                 planner: Planner | None = None, scene_fn: Callable[[], PerceivedScene] | None = None,
+                 controller: StepController | None = None) -> None:
         self.robot, self.perceive = robot, perceive
         self.scene_fn = scene_fn or perceive  # what turns are planned on (may be a recent cached view)
         self.memory: dict[str, DetectedObject] = {}  # label -> where it was last seen
         raw_perceive, raw_scene = self.perceive, self.scene_fn
         self.perceive = lambda: self.remember(raw_perceive())
         self.scene_fn = lambda: self.remember(raw_scene())
-        self.runner = SkillRunner(robot, perceive)
+        # what drives the arm for each step (assistant/controllers.py): the scripted skills by default
+        self.runner = controller if controller is not None else ScriptedController(robot, perceive)
         self.parser = parser or LexiconParser()
         self.detector = detector or DomainLanguageDetector()
         self.planner = planner or Planner(robot.arms, lambda arm, xy: robot.reach(arm, np.array([xy[0], xy[1], 0.0])))
@@ -67,12 +69,16 @@ class DialogueManager(Changes, Execution, ObjectMemory):
         self.queue: list[Goal] = []  # goals to plan once the current (clean-up) plan is done
         self.events: list[Reply] = []  # replies produced while ticking (done, failed)
         self._looked_again = False  # the arms went home to look again for the current step
+        # The task log's hook (assistant/tasklog.py): on_event(event, sim_time, fields), task-level only.
+        self.on_event: Callable[[str, float, dict], None] | None = None
+        self._clip_counts = dict(getattr(getattr(robot, "clips", None), "counts", {}))
 
     # -- turns -----------------------------------------------------------------------------
     def handle(self, text: str, language: str | None = None) -> Reply:
         """One turn. `language` is given for spoken turns (Whisper's language for the audio);
         typed turns are identified here."""
         text = text if isinstance(text, str) else ""
+        self._emit("turn", text=text[:500], language=language)
         lang = self.language or "en"
         if not text.strip():
             return self._reply(say(lang, "empty"), lang)
@@ -92,6 +98,11 @@ class DialogueManager(Changes, Execution, ObjectMemory):
             self.task.status, "idle")
         intent = self.parser.parse(text, lang, context)
         self.task.log(self.robot.time, f"heard ({lang}): {text[:80]!r} -> {intent.act.value}")
+        fallback = intent.extras.get("fallback")
+        self._emit("understood", language=lang, act=intent.act.value,
+                   goal=intent.goal.describe() if intent.goal else None, fallback=fallback)
+        if fallback:  # the LLM endpoint failed (timeout, bad answer): the lexicon understood instead
+            self._emit("fault", kind="llm", error=str(fallback))
         refusal = self._refuse_if_unsafe(text, lang, intent)
         if refusal is not None:
             return refusal
@@ -110,17 +121,40 @@ class DialogueManager(Changes, Execution, ObjectMemory):
         if self.task.status not in (Status.RUNNING, Status.PAUSED):
             self.task.status, self.task.reason = Status.REFUSED, f"unsafe: {verdict.rule}"
         self.task.log(self.robot.time, f"refused ({verdict.rule})")
+        self._emit("refusal", rule=verdict.rule, reason=verdict.reason_key)
         reply = self._reply(refusal_text(verdict, lang), lang, intent)
         return Reply(reply.text, lang, Status.REFUSED, intent)
 
     def _reply(self, text: str, lang: str, intent: Intent | None = None) -> Reply:
         self.task.log(self.robot.time, f"said: {text}")
+        self._emit("reply", text=text, language=lang, status=self.task.status.value)
         return Reply(text, lang, self.task.status, intent)
+
+    # -- the task log (assistant/tasklog.py) -----------------------------------------------------
+    def _emit(self, event: str, **fields) -> None:
+        if self.on_event is not None:
+            self.on_event(event, self.robot.time, fields)
+
+    def _flush_clips(self) -> None:
+        """What the robot's safety limits changed since the last summary, summed per kind: they may
+        clip every tick, and the log takes task-level events only."""
+        clips = getattr(self.robot, "clips", None)
+        if clips is None or self.on_event is None:
+            return
+        new = {k: n - self._clip_counts.get(k, 0) for k, n in clips.counts.items() if n > self._clip_counts.get(k, 0)}
+        self._clip_counts = dict(clips.counts)
+        if not new:
+            return
+        recent = list(clips.recent)[-sum(new.values()):]
+        reasons = list(dict.fromkeys((c.arm, c.reason) for c in recent))[:10]
+        self._emit("safety_clips", step=self.task.step + 1, counts=new, reasons=[list(r) for r in reasons])
 
     def _on_stop(self, intent: Intent, lang: str) -> Reply:
         self.runner.stop()  # the robot holds from the next control tick, whatever it was doing
         if self.task.status is Status.RUNNING:
             self.task.status = Status.PAUSED
+        self._emit("control", action="stop", status=self.task.status.value)
+        self._flush_clips()
         return self._reply(say(lang, "stopped"), lang, intent)
 
     def emergency_stop(self) -> Reply:
@@ -135,6 +169,7 @@ class DialogueManager(Changes, Execution, ObjectMemory):
             return self._reply(say(lang, "nothing_to_resume"), lang, intent)
         self.runner.resume()
         self.task.status = Status.RUNNING
+        self._emit("control", action="resume", status=self.task.status.value)
         return self._reply(say(lang, "resumed"), lang, intent)
 
     def _on_new_task(self, intent: Intent, lang: str) -> Reply:

@@ -7,6 +7,7 @@ from pathlib import Path
 from embodiments.predicates import WorldTruth
 from embodiments.scene_spec import object_from_dict
 
+from .controllers import ControllerError
 from .scripts import Outcome, Script
 from .session import Session, SessionConfig
 from .task import Status
@@ -14,10 +15,16 @@ from .task import Status
 AT_REST = 0.01  # rad/s: "every arm joint speed falls under 0.01 rad/s"
 
 
-def run_script(script: Script, video_dir: str | None = None) -> Outcome:
+def run_script(script: Script, video_dir: str | None = None, controller: dict | None = None) -> Outcome:
+    """`controller`: SessionConfig's controller fields (controller, policy_url, checkpoint); default scripted."""
     out = Outcome(script.name)
     t_wall = time.perf_counter()
-    session = Session(SessionConfig(script.embodiment, script.scene))
+    try:
+        session = Session(SessionConfig(script.embodiment, script.scene, **(controller or {})))
+    except ControllerError as e:  # e.g. tiny_vla on a kuka script: this script fails, the others run
+        out.fail(f"controller: {e}")
+        out.wall_seconds = time.perf_counter() - t_wall
+        return out
     writer = None
     if video_dir:
         from embodiments.sim.video import VideoWriter

@@ -181,6 +181,7 @@ def collect(paths: list[str]) -> list[Path]:
 
 # -- running -----------------------------------------------------------------------------------
 def main(args) -> int:
+    from .controllers import ControllerError, check_controller, controller_fields
     from .script_run import run_script
 
     files = collect(args.paths)
@@ -200,9 +201,18 @@ def main(args) -> int:
         for e in errors:
             print(f"malformed script: {e}", file=sys.stderr)
         return 2
+    controller = controller_fields(args)
+    if controller["controller"] != "scripted" or controller["policy_url"] or controller["checkpoint"]:
+        try:  # a missing checkpoint or a dead server is one clear error, not a failure per script
+            first = scripts[0].embodiment if scripts and controller["controller"] == "remote" else "panda"
+            check_controller(controller["controller"], first, controller["policy_url"], controller["checkpoint"])
+        except ControllerError as e:
+            print(f"error: {e}", file=sys.stderr)
+            return 2
+        print(f"controller: {controller['controller']}", file=sys.stderr)
     outcomes = []
     for s in scripts:
-        o = run_script(s, video_dir=args.video)
+        o = run_script(s, video_dir=args.video, controller=controller)
         outcomes.append(o)
         print(f"PASS {o.name}" if o.passed else f"FAIL {o.name}: {o.failure}", flush=True)
     n_pass = sum(o.passed for o in outcomes)

@@ -8,14 +8,18 @@ more than physics (docs/benchmarks.md).
 """
 from __future__ import annotations
 
+import os
 from dataclasses import dataclass, field
 
 from embodiments.perception import Perception
 from embodiments.registry import make_embodiment
 from embodiments.scene_spec import SceneSpec
+from embodiments.types import PerceivedScene
 
+from .controllers import make_controller
 from .dialogue import DialogueManager, Reply
 from .task import Status, TaskState
+from .tasklog import TaskLog, config_record
 
 PERCEPTION_MAX_AGE = 1.0  # s of sim time a perceived scene stays good for planning a turn
 IDLE_STATUSES = (Status.IDLE, Status.DONE, Status.FAILED, Status.CANCELLED, Status.REFUSED, Status.CLARIFYING)
@@ -28,6 +32,12 @@ class SessionConfig:
     gui: bool = False
     understanding: str = "lexicon"  # lexicon | openai | transformers (planner.llm.make_understanding)
     understanding_args: dict = field(default_factory=dict)  # e.g. base_url, model / model_dir
+    task_log: str | None = None  # a JSONL file events are appended to (assistant/tasklog.py)
+    # What drives the arm (assistant/controllers.py): scripted | tiny_vla | remote
+    controller: str = "scripted"
+    policy_url: str | None = None  # remote: the policy server, ws://host:port
+    checkpoint: str | None = None  # tiny_vla: default controllers.DEFAULT_CHECKPOINT
+    controller_args: dict = field(default_factory=dict)  # step_timeout_s; the policy's own (remote: timeout)
 
 
 class Session:
@@ -40,13 +50,35 @@ class Session:
         from planner.llm import make_understanding
 
         parser = make_understanding(self.config.understanding, **self.config.understanding_args)
-        self.dm = DialogueManager(self.robot, self.perceive, parser=parser, scene_fn=self.latest_scene)
+        c = self.config
+        try:  # a controller that cannot start (no checkpoint, no server) is a ControllerError, before any motion
+            controller = make_controller(c.controller, self.robot, self.perceive, embodiment=c.embodiment,
+                                         policy_url=c.policy_url, checkpoint=c.checkpoint, options=c.controller_args)
+        except BaseException:
+            self.robot.disconnect()
+            raise
+        self.dm = DialogueManager(self.robot, self.perceive, parser=parser, scene_fn=self.latest_scene,
+                                  controller=controller)
         self._scene = None
         self._voice = None
+        self._perception_fault_at: float | None = None  # sim time of the last perception fault logged
+        self.task_log = TaskLog(self.config.task_log) if self.config.task_log else None
+        if self.task_log is not None:
+            self.dm.on_event = lambda event, t, fields: self.task_log.write(event, t, **fields)
+            self.task_log.write("session_start", self.robot.time, config=config_record(self.config), pid=os.getpid())
 
     def perceive(self):
-        """A fresh look through every camera (renders: tens of milliseconds)."""
-        self._scene = self.perception.perceive_observation(self.robot.get_observation(cameras=True), self._ignore)
+        """A fresh look through every camera (renders: tens of milliseconds). A camera or perception
+        error is a fault, not a crash: the robot then sees nothing (so it moves nothing new) until
+        the next look works."""
+        try:
+            self._scene = self.perception.perceive_observation(self.robot.get_observation(cameras=True),
+                                                               self._ignore)
+        except Exception as e:  # any camera or perception failure
+            if self._perception_fault_at is None or self.robot.time - self._perception_fault_at >= 10.0:
+                self._perception_fault_at = self.robot.time  # log it at most every 10 s while it lasts
+                self.dm._emit("fault", kind="perception", error=f"{type(e).__name__}: {e}")
+            self._scene = PerceivedScene(self.robot.time, ())
         return self._scene
 
     def latest_scene(self, max_age: float = PERCEPTION_MAX_AGE):
@@ -110,6 +142,11 @@ class Session:
         return False, out
 
     def close(self) -> None:
+        if self.task_log is not None:
+            self.dm._flush_clips()
+            self.task_log.write("session_end", self.robot.time)
+            self.task_log.close()
+        self.dm.runner.close()  # a remote policy's connection
         self.robot.disconnect()
 
     def __enter__(self) -> Session:

@@ -7,6 +7,12 @@ from the scene spec (unplaced ones on a seeded grid), and `perceive()` reports
 them as a `PerceivedScene`, so dialogue and planner tests run in milliseconds.
 The same `SafetyLimits` clip commands as on the simulated robots, and a stop
 ignores commands until `release()`, exactly as the interface promises.
+
+What it cannot do, it does not pretend to: with no physics there is no contact and so no
+contact sensing (`safety_stop` is always None; the simulated robots feel contacts, see
+sim/contact.py), and its hand is a point with no links, so the collision check is the
+workspace box (whose floor keeps the hand above the table) and the person's keep-out
+around the hand point (`SafetyLimits.near_person`, the same model the planner uses).
 """
 from __future__ import annotations
 
@@ -14,7 +20,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from .limits import ClipLog, SafetyLimits, clip_box, clip_step
+from .limits import ClipLog, SafetyLimits, SafetyStop, clip_box, clip_step
 from .robot import Robot
 from .scene_spec import SceneSpec
 from .types import (
@@ -31,6 +37,7 @@ SIZES = {"cube": 0.04, "block": 0.03, "ball": 0.05, "lego": 0.025, "duck": 0.04,
          "bowl": 0.05, "plate": 0.016, "mug": 0.09, "tray": 0.06}
 RADII = {"bowl": 0.07, "plate": 0.09, "mug": 0.04, "tray": 0.14}
 GRASP_RADIUS = 0.03
+PERSON_AT = np.array([0.56, 0.0, 0.8])  # where a person stands (the far edge, as in simulation)
 
 
 @dataclass
@@ -61,6 +68,7 @@ class MockRobot(Robot):
         self.commanded: dict[str, float] = {}  # the last gripper target: "closed" means asked to close
         self.holding: dict[str, str | None] = {}
         self._speed: dict[str, float] = {}
+        self.safety_stop: SafetyStop | None = None  # never set: no physics, no contact sensing
 
     # -- lifecycle ---------------------------------------------------------------------------
     def connect(self) -> None:
@@ -101,7 +109,7 @@ class MockRobot(Robot):
             objs.append(DetectedObject(i, o.kind, o.color, o.pos + np.array([0, 0, h / 2]),
                                        np.array([2 * r, 2 * r, h]), (0, 0), (0, 0, 0, 0), 1.0,
                                        top_z=float(o.pos[2] + h)))
-        person = np.array([0.56, 0.0, 0.8]) if self.scene.person else None
+        person = PERSON_AT.copy() if self.scene.person else None
         return PerceivedScene(self._time, tuple(objs), person)
 
     # -- act ---------------------------------------------------------------------------------
@@ -125,6 +133,12 @@ class MockRobot(Robot):
                 target, hit = clip_step(target, before, speed * dt)
                 if hit and (cmd.max_speed is None or cmd.max_speed > speed):
                     self.clips.add(a, "ee_speed: end-effector speed limited")
+                person = PERSON_AT if self.scene.person else None
+                gap = lim.person_clearance(target, person)
+                if gap < lim.person_margin and gap < lim.person_clearance(before, person):
+                    self.clips.add(a, f"keep_out: the hand would come within {gap:.2f} m of the person "
+                                      f"(keep-out {lim.person_margin:.2f} m)")
+                    target = before  # refused: the hand holds (moving out of the keep-out is allowed)
                 self.ee[a] = target
             self._speed[a] = float(np.linalg.norm(self.ee[a] - before)) / dt
             if cmd.gripper is not None:

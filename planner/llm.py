@@ -13,8 +13,10 @@ robot must answer every turn, and the lexicon is always there.
 """
 from __future__ import annotations
 
+import http.client
 import json
 import logging
+import threading
 import urllib.error
 import urllib.request
 from typing import Any
@@ -148,6 +150,15 @@ class _FallbackMixin:
         intent.extras["fallback"] = why
         return intent
 
+    def _urgent(self, text: str, language: str, context: str) -> Intent | None:
+        """A stop the lexicon recognises, answered at once: a stop must reach the next control
+        tick, and a slow or hung model (up to its timeout) must not stand in its way."""
+        intent = self.fallback.parse(text, language, context)
+        if intent.act is Act.STOP:
+            intent.extras["urgent"] = "lexicon"
+            return intent
+        return None
+
     def _prompt(self, context: str) -> str:
         from assistant.safety import constitution_prompt  # the robot's rules (assistant/constitution.yaml)
 
@@ -167,6 +178,8 @@ class OpenAIChatParser(_FallbackMixin):
         self.fallback = fallback or LexiconParser()
 
     def parse(self, text: str, language: str = "en", context: str = "idle") -> Intent:
+        if (urgent := self._urgent(text, language, context)) is not None:
+            return urgent
         body = {
             "model": self.model,
             "temperature": 0,
@@ -178,12 +191,40 @@ class OpenAIChatParser(_FallbackMixin):
                                      headers={"Content-Type": "application/json",
                                               **({"Authorization": f"Bearer {self.api_key}"} if self.api_key else {})})
         try:
-            with urllib.request.urlopen(req, timeout=self.timeout) as resp:  # noqa: S310 (a configured URL)
-                answer = json.loads(resp.read().decode())
+            answer = json.loads(_within(self.timeout, _fetch, req, self.timeout).decode())
             content = answer["choices"][0]["message"]["content"]
             return intent_from_json(first_json_object(content), language)
-        except (urllib.error.URLError, TimeoutError, OSError, KeyError, IndexError, TypeError, ValueError) as e:
+        except (urllib.error.URLError, http.client.HTTPException, TimeoutError, OSError, KeyError, IndexError,
+                TypeError, ValueError) as e:  # HTTPException: a server that is not HTTP, or hangs up mid-answer
             return self._fallback(f"{type(e).__name__}: {e}", text, language, context)
+
+
+def _fetch(req: urllib.request.Request, timeout: float) -> bytes:
+    with urllib.request.urlopen(req, timeout=timeout) as resp:  # noqa: S310 (a configured URL)
+        return resp.read()
+
+
+def _within(seconds: float, fn, *args):
+    """`fn(*args)`, or TimeoutError after `seconds` in all. urllib's timeout bounds each socket
+    operation, not the request: a server that sends a byte now and then would hold the turn (and
+    the robot's control loop, which handles turns between ticks) for as long as it likes. The
+    abandoned call ends on its own socket timeout."""
+    box: dict = {}
+
+    def run() -> None:
+        try:
+            box["value"] = fn(*args)
+        except BaseException as e:  # handed to the caller
+            box["error"] = e
+
+    worker = threading.Thread(target=run, name="llm-request", daemon=True)
+    worker.start()
+    worker.join(seconds)
+    if worker.is_alive():
+        raise TimeoutError(f"no complete answer within {seconds:g} s")
+    if "error" in box:
+        raise box["error"]
+    return box["value"]
 
 
 class TransformersParser(_FallbackMixin):
@@ -202,6 +243,9 @@ class TransformersParser(_FallbackMixin):
 
     def parse(self, text: str, language: str = "en", context: str = "idle") -> Intent:
         import torch
+
+        if (urgent := self._urgent(text, language, context)) is not None:
+            return urgent
 
         try:
             messages = [{"role": "system", "content": self._prompt(context)}, {"role": "user", "content": text}]

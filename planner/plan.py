@@ -17,6 +17,7 @@ import math
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 
+from embodiments.limits import SafetyLimits
 from embodiments.types import CONTAINER_KINDS, PICKABLE_KINDS, TABLE_HALF, DetectedObject, PerceivedScene
 
 from .grounding import Ambiguous, Focus, GroundingError, NotFound, inside, resolve
@@ -27,6 +28,7 @@ SIDE_POINTS = {"left": (0.0, 0.15), "right": (0.0, -0.15), "front": (-0.15, 0.0)
 PERSON_EDGE_X = 0.17  # "give me": put it down at the person's edge of the table
 BESIDE_MIN, BESIDE_MAX = 0.08, 0.11  # m between centres: "next to the duck" (the spec's `near` is <= 0.12)
 FINGER_ROOM = 0.04  # m: room for the open fingers between a thing put down and its other neighbours
+LIMITS = SafetyLimits()  # the person's keep-out checked at plan time (the robot applies its own limits)
 
 
 class PlanningError(Exception):
@@ -181,6 +183,7 @@ class Planner:
             steps += self._move_to_xy(w, o, pb)
         else:
             raise PlanningError(f"I don't know how to {a}", "unknown_action")
+        _check_keep_out(steps, scene)
         return Plan(goal, steps)
 
     # -- grounding -----------------------------------------------------------------------------
@@ -370,6 +373,19 @@ class _Virtual:
         if best is None:
             raise PlanningError("there is no free space left on the table", "no_space")
         return best[1]
+
+
+def _check_keep_out(steps: list[Step], scene: PerceivedScene, limits: SafetyLimits = LIMITS) -> None:
+    """A plan whose waypoints (where the hand picks, puts or pushes) enter the keep-out around the
+    person is refused. The robot checks every commanded step again against the person's shape
+    (embodiments/sim/contact.py); this says no before anything moves."""
+    if scene.person is None:
+        return
+    for s in steps:
+        for xy in (s.obj.xy if s.obj else None, s.dest.xy if s.dest else None, s.xy):
+            if xy is not None and limits.near_person(xy, scene.person):
+                raise PlanningError(f"{s.instruction}: ({xy[0]:.2f}, {xy[1]:.2f}) is too close to the person",
+                                    "unsafe")
 
 
 def _dist(a, b) -> float:

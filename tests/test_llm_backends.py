@@ -65,7 +65,10 @@ def test_openai_backend_against_a_local_server(server, caplog):
     assert path == "/v1/chat/completions" and body["model"] == "test-model"
     assert body["response_format"]["json_schema"]["schema"] == INTENT_SCHEMA
     assert body["messages"][-1]["content"] == "Mets le cube rouge dans le bol bleu"
-    assert p.parse("halt", "en", "running").act is Act.STOP  # JSON inside prose and a code fence
+    assert p.parse("xyzzy", "en", "running").act is Act.STOP  # JSON inside prose and a code fence
+    asked = len(server.requests)
+    i = p.parse("halt", "en", "running")  # a stop the lexicon knows never waits for the model
+    assert i.act is Act.STOP and i.extras.get("urgent") == "lexicon" and len(server.requests) == asked
     with caplog.at_level(logging.WARNING):
         i = p.parse("put the red cube in the blue bowl", "en", "idle")  # the server answers prose
     assert i.act is Act.NEW_TASK and "fallback" in i.extras and "falling back" in caplog.text
@@ -76,8 +79,26 @@ def test_openai_backend_against_a_local_server(server, caplog):
 
 def test_openai_backend_with_no_server_falls_back():
     p = OpenAIChatParser("http://127.0.0.1:9/v1", "m", timeout=0.5)  # nothing listens on port 9
-    i = p.parse("stop", "en", "running")
-    assert i.act is Act.STOP and "fallback" in i.extras
+    i = p.parse("put the red cube in the blue bowl", "en", "idle")
+    assert i.act is Act.NEW_TASK and "fallback" in i.extras
+
+
+def test_a_stop_does_not_wait_for_a_hung_model():
+    import socket
+    import time
+
+    hung = socket.socket()
+    hung.bind(("127.0.0.1", 0))
+    hung.listen(1)  # accepts, never answers
+    try:
+        p = OpenAIChatParser(f"http://127.0.0.1:{hung.getsockname()[1]}/v1", "m", timeout=60.0)
+        for text, lang in [("stop", "en"), ("¡para!", "es"), ("停下", "zh")]:
+            t0 = time.perf_counter()
+            i = p.parse(text, lang, "running")  # (the first turn in a language also loads its lexicon)
+            assert i.act is Act.STOP and i.extras.get("urgent") == "lexicon", (text, i)
+            assert time.perf_counter() - t0 < 10.0  # nowhere near the model's 60 s
+    finally:
+        hung.close()
 
 
 @pytest.mark.parametrize("bad", [[], {"act": "dance"}, {"act": "new_task"}, {"act": "stop", "extra": 1},

@@ -1,4 +1,5 @@
-"""A rogue policy cannot move an arm unsafely: every embodiment clips it through real physics.
+"""A rogue policy cannot move an arm unsafely: every embodiment clips it, the simulated ones
+through real physics, the kinematic mock through the same limits.
 
 The policy asks for absurd motion (a metre per control tick, straight out of the workspace
 and down through the table); `PolicyRunner` sends it with `send_action`, which is the
@@ -32,7 +33,7 @@ class Rogue(Policy):
         return np.tile(np.tile(row, len(self.arms)), (self.chunk_size, 1))
 
 
-@pytest.mark.parametrize("embodiment", ["panda", "bimanual", "kuka"])
+@pytest.mark.parametrize("embodiment", ["panda", "bimanual", "kuka", "mock"])
 @pytest.mark.parametrize("direction,person", [((1.0, 0.0, 0.0), False), ((0.0, 0.0, -1.0), False),
                                               ((0.0, 1.0, 1.0), True)])
 def test_a_rogue_policy_is_clipped_on_every_embodiment(embodiment, direction, person):

@@ -222,3 +222,24 @@ def test_voice_through_the_browser_microphone(app, tmp_path, mic):
         assert "tray" in browser.find_element(By.CSS_SELECTOR, "#chat").text.lower()
     finally:
         browser.quit()
+
+
+def test_the_shared_robot_keeps_the_command_lines_choices_across_a_reset(monkeypatch):
+    """`run --shared --task-log F`: a reset from the page builds a config without the log; the new
+    robot must still write to F (and keep the controller)."""
+    import ui.app as app_mod
+    from assistant.session import SessionConfig
+
+    class FakeLive:
+        def __init__(self, config):
+            self.config, self.closed = config, False
+
+        def close(self):
+            self.closed = True
+
+    monkeypatch.setattr(app_mod, "LiveSession", FakeLive)
+    first = FakeLive(SessionConfig(task_log="/tmp/log.jsonl"))
+    shared = app_mod._Shared(first)
+    assert shared.create("tab", SessionConfig()) is first  # the same choices: the same robot
+    again = shared.create("tab", SessionConfig(embodiment="kuka"))  # a new robot from the page
+    assert first.closed and again.config.embodiment == "kuka" and again.config.task_log == "/tmp/log.jsonl"

@@ -13,6 +13,7 @@ tests launch it on a free port). Sessions and browser tabs, decided:
 """
 from __future__ import annotations
 
+import dataclasses
 import logging
 import tempfile
 import threading
@@ -89,6 +90,9 @@ class SessionPool:
             self.close(k)
 
 
+_SERVER_FIELDS = ("task_log", "controller", "policy_url", "checkpoint")
+
+
 class _Shared:
     """One robot for everyone (see the module docstring)."""
 
@@ -99,6 +103,10 @@ class _Shared:
         return self.live
 
     def create(self, key: str, config: SessionConfig) -> LiveSession:
+        # The page chooses the robot, scene and backend; what the command line chose (the task
+        # log, the controller) stays with the shared robot across resets.
+        kept = {f: getattr(self.live.config, f) for f in _SERVER_FIELDS if hasattr(self.live.config, f)}
+        config = dataclasses.replace(config, **kept)
         if config != self.live.config:
             self.live.close()
             self.live = LiveSession(config)

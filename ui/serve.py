@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import sys
 import time
+from dataclasses import replace
 
 MAX_UPLOAD = "25mb"  # speech.audio.MAX_BYTES; the length limit (60 s) is checked when decoding
 
@@ -22,10 +23,16 @@ def add_command(sub) -> None:
     p.add_argument("--max-sessions", type=int, default=2, help="simulated robots at once (one per browser tab)")
     p.add_argument("--shared", action="store_true", help="one robot shared by every tab (turns queued)")
     p.add_argument("--mute", action="store_true", help="do not speak replies")
+    p.add_argument("--task-log", default=None, metavar="PATH",
+                   help="append every session's events to this JSONL file (each line names its session)")
+    from assistant.cli import add_controller_arguments
+
+    add_controller_arguments(p)
     p.set_defaults(func=main)
 
 
 def main(args) -> int:
+    from assistant.controllers import ControllerError, check_controller, controller_fields
     from assistant.session import SessionConfig
 
     from .app import SessionPool, build_app, theme_kwargs
@@ -43,11 +50,19 @@ def main(args) -> int:
         auth = tuple(args.auth.split(":", 1))
     backend_args = ({"base_url": args.llm_url, "model": args.llm_model} if args.planner == "openai" else
                     {"model_dir": args.model_dir} if args.planner == "transformers" else {})
+    task_log = getattr(args, "task_log", None)
+    controller = controller_fields(args)
+    try:  # no checkpoint, no policy server: say so now, not in every tab
+        check_controller(controller["controller"], args.embodiment, controller["policy_url"], controller["checkpoint"])
+    except ControllerError as e:
+        print(f"error: {e}", file=sys.stderr)
+        return 2
     if args.shared:
         session = LiveSession(SessionConfig(args.embodiment, scene(args.preset), understanding=args.planner,
-                                            understanding_args=backend_args))
-    else:
-        session = SessionPool(max_sessions=args.max_sessions)
+                                            understanding_args=backend_args, task_log=task_log, **controller))
+    else:  # the app builds each tab's config; the task log and the controller are added to every one
+        extra = {**controller, **({"task_log": task_log} if task_log else {})}
+        session = SessionPool(max_sessions=args.max_sessions, make=lambda cfg: LiveSession(replace(cfg, **extra)))
     demo = build_app(session, embodiment=args.embodiment, preset=args.preset, backend=args.planner,
                      backend_args=backend_args, speak_replies=not args.mute)
     _, url, share_url = demo.launch(server_name=args.host, server_port=args.port, share=args.share, auth=auth,

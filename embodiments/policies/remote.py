@@ -63,10 +63,11 @@ class RemotePolicy(Policy):
 
     url: "ws://host:port" (or "host:port"); timeout: the most seconds one request may take, from
     sending the observation to the actions, reconnects included (a first request to a server
-    that loads or compiles a model may need more); cameras: which cameras to send (default all
-    the observation carries); geometry: also send depth, segmentation and camera matrices (what a
-    perception-based policy needs); reset_remote: `reset()` also tells the server
-    ({"__ctrl__": "reset"}, our extension: only for our server, a stock openpi server fails on it).
+    that loads or compiles a model may need more); cameras: which cameras to send (default: those
+    the server's metadata lists, else all the observation carries); geometry: also send depth,
+    segmentation and camera matrices (what a perception-based policy needs); reset_remote:
+    `reset()` also tells the server ({"__ctrl__": "reset"}, our extension: only for our server, a
+    stock openpi server fails on it).
     """
 
     name = "remote"
@@ -119,6 +120,13 @@ class RemotePolicy(Policy):
     def connected(self) -> bool:
         return self._ws is not None
 
+    def connect(self) -> dict[str, Any]:
+        """Connect now rather than at the first request, and return the server's metadata: a caller
+        can then refuse to start (PolicyUnavailable; PolicyMismatch for another protocol or a policy
+        for other arms) before anything moves. Takes at most `timeout` seconds, retries included."""
+        self._request(None)
+        return dict(self.server_metadata or {})
+
     def close(self) -> None:
         with self._lock:
             self._drop()
@@ -146,17 +154,30 @@ class RemotePolicy(Policy):
         ws = connect(self.url, compression=None, max_size=None, additional_headers=headers, proxy=None,
                      open_timeout=max(budget, 1e-3), close_timeout=1.0, **kw)
         try:
-            first = ws.recv(timeout=max(budget, 1e-3))
+            try:
+                first = ws.recv(timeout=max(budget, 1e-3))
+            except TimeoutError as e:  # openpi servers send their metadata at once: this is something else
+                raise PolicyMismatch(f"{self.url} accepted a websocket connection but sent no policy metadata "
+                                     f"within {budget:.3g} s: not an openpi policy server?") from e
             if isinstance(first, str):
                 raise RemotePolicyError(f"the policy server at {self.url} failed at connection", first)
-            meta = wire.unpackb(first)
-            self._check(meta if isinstance(meta, dict) else {})
+            try:
+                meta = wire.unpackb(first)
+            except Exception as e:  # not msgpack at all
+                raise PolicyMismatch(f"{self.url} sent something that is not openpi policy metadata "
+                                     f"({type(e).__name__}): not an openpi policy server?") from e
+            if not isinstance(meta, dict):
+                raise PolicyMismatch(f"{self.url} sent {type(meta).__name__} where openpi policy metadata (a dict) "
+                                     "belongs: not an openpi policy server?")
+            self._check(meta)
         except BaseException:
             _close_in_background(ws)
             raise
         self._ws, self.server_metadata = ws, meta
         if not self._chunk_size_given and isinstance(meta.get("chunk_size"), int) and meta["chunk_size"] > 0:
             self.chunk_size = meta["chunk_size"]
+        if self.cameras is None and isinstance(meta.get("cameras"), list) and meta["cameras"]:
+            self.cameras = tuple(str(c) for c in meta["cameras"])  # what the served policy looks at
 
     def _check(self, meta: dict[str, Any]) -> None:
         arms, dim = meta.get("arms"), meta.get("action_dim")
@@ -167,13 +188,20 @@ class RemotePolicy(Policy):
             raise PolicyMismatch(f"the policy served at {self.url} gives {dim} numbers per action; "
                                  f"this robot needs {ACTION_DIM * len(self.arms)}")
 
-    def _request(self, msg: dict[str, Any]) -> Any:
-        """Send one message, return the decoded reply, within `timeout` seconds or raise PolicyUnavailable."""
-        from websockets.exceptions import ConnectionClosed, InvalidURI, WebSocketException
+    def _request(self, msg: dict[str, Any] | None) -> Any:
+        """Send one message, return the decoded reply, within `timeout` seconds or raise PolicyUnavailable
+        (`msg` None: only make sure the connection is open)."""
+        from websockets.exceptions import (
+            ConnectionClosed,
+            InvalidMessage,
+            InvalidStatus,
+            InvalidURI,
+            WebSocketException,
+        )
 
         with self._lock:
             deadline = time.monotonic() + self.timeout
-            data = wire.packb(msg)
+            data = None if msg is None else wire.packb(msg)
             delay, last, drops = self.backoff[0], "no attempt", 0
             while True:
                 remaining = deadline - time.monotonic()
@@ -185,12 +213,21 @@ class RemotePolicy(Policy):
                         self._connect(remaining)
                     except InvalidURI as e:
                         raise PolicyUnavailable(f"bad policy server address {self.url!r}: {e}") from e
+                    except InvalidStatus as e:  # an HTTP server, not a websocket one: retrying will not help
+                        raise PolicyMismatch(f"{self.url} answered HTTP but is no websocket policy server ({e}): "
+                                             "not an openpi policy server?") from e
                     except (OSError, TimeoutError, EOFError, WebSocketException) as e:
+                        if isinstance(e, InvalidMessage) and not isinstance(e.__cause__, EOFError):
+                            # it answered, in another protocol (closed mid-handshake: retry, it may be restarting)
+                            raise PolicyMismatch(f"{self.url} answered, but not as a websocket server "
+                                                 f"({e.__cause__ or e}): not an openpi policy server?") from e
                         last = _describe(e)
                         time.sleep(max(0.0, min(delay, deadline - time.monotonic())))
                         delay = min(delay * 2, self.backoff[1])
                         continue
                     remaining = deadline - time.monotonic()
+                if data is None:
+                    return None
                 try:
                     self._ws.send(data)
                     reply = self._ws.recv(timeout=max(remaining, 1e-3))
@@ -210,7 +247,12 @@ class RemotePolicy(Policy):
                     self._drop(wait=False)
                     tail = reply.strip().splitlines()[-1] if reply.strip() else "unknown error"
                     raise RemotePolicyError(f"the policy server at {self.url} failed: {tail}", reply)
-                return wire.unpackb(reply)
+                try:
+                    return wire.unpackb(reply)
+                except Exception as e:  # not msgpack: whatever answers is not an openpi policy server
+                    self._drop(wait=False)
+                    raise PolicyMismatch(f"the policy server at {self.url} sent a reply that is not msgpack "
+                                         f"({type(e).__name__})") from e
 
 
 def _close_in_background(ws) -> None:

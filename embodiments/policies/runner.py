@@ -45,6 +45,10 @@ class PolicyRunner:
         self.last_action: np.ndarray | None = None
         self.on_action: ActionHook | None = None  # (observation, action, commands sent) each acting tick
         self.on_tick: Callable[[PolicyRunner], None] | None = None
+        # called with the exception when the policy gives no action, before physics advances
+        # (the session's controller e-stops the arms there when a remote policy went away)
+        self.on_error: Callable[[Exception], None] | None = None
+        self.error: Exception | None = None  # what ended the last step, if the policy raised
         self._success: SuccessCheck | None = None
         self._timeout_s = 30.0
         self._t0 = 0.0
@@ -60,7 +64,7 @@ class PolicyRunner:
         self.policy.reset()
         self.instruction, self._success, self._timeout_s = instruction, success, timeout_s
         self._t0, self._ticks = self.robot.time, 0
-        self.last_result = None
+        self.last_result, self.error = None, None
 
     def tick(self) -> SkillResult | None:
         """One control tick. Returns the step's result on the tick it ends."""
@@ -72,6 +76,9 @@ class PolicyRunner:
                 action = self.policy.select_action(obs, self.instruction)
                 commands = to_commands(action, obs, self.policy.arms)
             except Exception as e:  # a broken policy fails the step, it does not take the session down
+                self.error = e
+                if self.on_error is not None:
+                    self.on_error(e)
                 result = self._end(SkillStatus.FAILED, f"error: {e}")
             else:
                 sent = self.robot.send_action(commands)

@@ -33,12 +33,16 @@ class ArmModelSpec:
     finger_force: float  # N per finger
     max_joint_speed: float  # rad/s cap applied to commanded setpoints
     home: tuple[float, float] = (0.22, 0.32)  # hand at home: (x ahead of the base, z above the table)
+    # Links from this index on are the wrist and the hand: touching the objects it handles is
+    # their job (sim/contact.py). The scaled iiwa's big wrist (links 5, 6) touches a tall object
+    # it grasps; the Panda's last arm link (6) is the flange disc right above its hand.
+    hand_from: int = 6
 
 
 PANDA = ArmModelSpec("panda", tuple(range(7)), (9, 10), 11,
                      (0.0, -0.25, 0.0, -2.1, 0.0, 1.85, 0.785), 0.08, 40.0, 2.0)
 KUKA = ArmModelSpec("kuka", tuple(range(7)), (9, 10), 11,
-                    (0.0, -0.40, 0.0, -1.42, 0.0, 1.95, 0.0), 0.08, 40.0, 1.6, home=(0.38, 0.26))
+                    (0.0, -0.40, 0.0, -1.42, 0.0, 1.95, 0.0), 0.08, 40.0, 1.6, home=(0.38, 0.26), hand_from=5)
 
 
 KUKA_SCALE = 1.3
@@ -260,11 +264,12 @@ class SimArm:
     def hold_fingers(self) -> None:
         """Stop the fingers where they are (an e-stop must not leave them creeping).
 
-        A hand already closed on an object (fingers blocked, hence at rest) keeps its
-        grip command: replacing it by a position hold would drop the grip force to
-        zero and let the object slip out of the stopped hand.
+        Fingers already at rest keep their command: a hand closed on an object (fingers
+        blocked) would drop its grip force to zero under a position hold and let the object
+        slip out of the stopped hand, and an open hand stopped with a finger against the
+        table (a contact stop) would have that finger pushed along by the gear coupling.
         """
-        if self.gripper_closed and self.finger_speed() < 0.01:
+        if self.finger_speed() < 0.01:
             return
         for f in self.spec.finger_joints:
             pos = self.c.getJointState(self.body, f)[0]

@@ -1,16 +1,18 @@
 """Simulated embodiments: one Panda, two Pandas (bimanual), or a KUKA iiwa with a gripper."""
 from __future__ import annotations
 
+import logging
 import math
 from dataclasses import dataclass, field
 
 import numpy as np
 
-from ..limits import ClipLog, SafetyLimits, clip_box, clip_step
+from ..limits import ClipLog, SafetyLimits, SafetyStop, clip_box, clip_step
 from ..robot import Robot
 from ..scene_spec import SceneSpec
 from ..types import ArmCommand, CameraFrame, Observation
 from .arms import KUKA, PANDA, SimArm, down_quat
+from .contact import ContactMonitor, MotionCheck
 from .world import FLOOR_Z, FRONT_CAMERA, PHYSICS_HZ, CameraSpec, SimWorld
 
 # Robot bases stand on pedestals just off the near edge of the table. The Panda sits a little
@@ -20,6 +22,8 @@ from .world import FLOOR_Z, FRONT_CAMERA, PHYSICS_HZ, CameraSpec, SimWorld
 # (checked with its IK and a table-contact test over the table grid).
 PANDA_BASE = (-0.52, 0.0, -0.1)
 KUKA_BASE = (-0.68, 0.0, FLOOR_Z + 0.2)
+
+log = logging.getLogger(__name__)
 
 
 @dataclass
@@ -61,6 +65,9 @@ class SimRobot(Robot):
         self.world: SimWorld | None = None
         self._arms: dict[str, SimArm] = {}
         self._halted = False
+        self.safety_stop: SafetyStop | None = None  # set when the robot stopped itself (contact)
+        self._contacts: ContactMonitor | None = None
+        self._motion: MotionCheck | None = None
         self._ee_cmd: dict[str, np.ndarray] = {}
         self._quat_cmd: dict[str, np.ndarray] = {}
         self._reach_cache: dict[tuple, float] = {}
@@ -87,6 +94,8 @@ class SimRobot(Robot):
             pos, yaw = self.home_pose(name)
             a.reset_to(self._solve_down(a, pos, yaw))
         self.world.settle(0.2)
+        self._contacts = ContactMonitor(self.world, self._arms, self.limits)
+        self._motion = MotionCheck(self.world, self.limits)
         self.world.mark_start()  # where things rest when the scene begins (for `unmoved`)
         self._sync_targets()
 
@@ -150,6 +159,7 @@ class SimRobot(Robot):
                 raise KeyError(f"no arm {name!r} on {self.name} (arms: {', '.join(self.arms)})")
             arm = self._arms[name]
             q_prev = arm.q_cmd
+            before = self._ee_cmd[name], self._quat_cmd[name]
             if cmd.ee_pos is not None:
                 target = np.asarray(cmd.ee_pos, dtype=float)
                 quat = np.asarray(cmd.ee_quat if cmd.ee_quat is not None else self._quat_cmd[name], dtype=float)
@@ -189,6 +199,11 @@ class SimRobot(Robot):
                 self.clips.add(name, "joint_speed: joint speed limited")
             if cmd.ee_pos is not None:
                 dq = self._check_hand(name, arm, q_prev, dq, speed * dt)
+            why = self._motion.refuse(arm, q_prev, q_prev + dq) if np.any(dq) else None
+            if why:  # into the table or the person's keep-out: refused, the arm holds
+                self.clips.add(name, why)
+                dq = np.zeros_like(dq)
+                self._ee_cmd[name], self._quat_cmd[name] = before
             arm.q_cmd = q_prev + dq
             arm.apply(arm.q_cmd)
             if cmd.gripper is not None:
@@ -222,7 +237,21 @@ class SimRobot(Robot):
         if self._halted:
             for a in self._arms.values():
                 a.apply(a.q_cmd, hold=True)
-        self.world.step(self.substeps)
+        for _ in range(self.substeps):  # contacts are felt after every physics step
+            self.world.step(1)
+            if not self._halted:
+                self._contact_stop(self._contacts.sample())
+        if not self._halted:
+            self._contact_stop(self._contacts.end_tick(self.substeps))
+
+    def _contact_stop(self, stop: SafetyStop | None) -> None:
+        """Unexpected contact: the e-stop's hold from this physics step on, reported until release."""
+        if stop is None:
+            return
+        self.halt()
+        self.safety_stop = stop
+        self.clips.add(stop.arm, stop.reason)
+        log.warning("safety stop on %s at %.2f s: %s", stop.arm, stop.time, stop.reason)
 
     # -- stop --------------------------------------------------------------------------------
     def halt(self) -> None:
@@ -236,6 +265,9 @@ class SimRobot(Robot):
 
     def release(self) -> None:
         self._halted = False
+        self.safety_stop = None
+        if self._contacts is not None:
+            self._contacts.forgive()  # the arm may back away from what it stopped against
         self._sync_targets()
 
     @property
