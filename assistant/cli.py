@@ -93,6 +93,9 @@ def _record(sub) -> None:
     p.add_argument("--every", type=int, default=3, help="record every Nth control tick (60 Hz / 3 = 20 fps)")
     p.add_argument("--no-jitter", action="store_true", help="calibrated cameras and default lighting")
     p.add_argument("--vcodec", choices=("libx264", "libsvtav1"), default="libx264")
+    p.add_argument("--noise", type=float, default=0.0,
+                   help="DART noise: std (m) of slowly varying noise added to the executed hand targets; "
+                        "the clean expert action is recorded")
     p.add_argument("--quiet", action="store_true", help="no progress bar")
 
     def run(args) -> int:
@@ -103,7 +106,8 @@ def _record(sub) -> None:
 
 def _train(sub) -> None:
     p = sub.add_parser("train", help="train the tiny VLA policy on a LeRobotDataset v3.0 of demonstrations")
-    p.add_argument("--dataset", required=True, help="dataset folder (from `robot-assistant record`)")
+    p.add_argument("--dataset", required=True, action="append",
+                   help="dataset folder (from `robot-assistant record`); repeat to train on several")
     p.add_argument("--out", required=True, help="checkpoint file (a loss plot <out>.loss.png is written beside it)")
     p.add_argument("--steps", type=int, default=4000, help="total optimizer steps (with --resume: up to this many)")
     p.add_argument("--batch", type=int, default=64)

@@ -274,3 +274,27 @@ def test_writer_rolls_over_to_new_files_and_checks_its_input(tmp_path):
         LeRobotV3Writer(tmp_path / "ds", 10, {**FEATS, "action": {"dtype": "float32", "shape": [4], "names": None}})
     with pytest.raises(DatasetError, match="fps"):
         LeRobotV3Writer(tmp_path / "ds", 30, FEATS)
+
+
+def test_dart_noise_moves_the_robot_but_the_clean_action_is_recorded():
+    from embodiments.policies.record import NoisyExpert
+
+    class Expert:
+        arms = ("arm",)
+        done = False
+
+        def select_action(self, obs, instruction):
+            return np.array([0.10, 0.0, 0.0, 0.0, 0.08], dtype=np.float32)  # 10 cm ahead: beyond the lead
+
+    noisy = NoisyExpert(Expert(), 0.01, np.random.default_rng(0), max_lead=0.045)
+    assert noisy.done is False  # the expert's own attributes show through
+    executed, clean = [], []
+    for _ in range(3000):
+        executed.append(noisy.select_action(None, "pick up the red cube"))
+        clean.append(noisy.clean)
+    executed, clean = np.array(executed), np.array(clean)
+    assert np.allclose(clean[:, 0], 0.045) and np.allclose(clean[:, 1:], [0, 0, 0, 0.08])  # clipped to the lead
+    noise = executed[:, :3] - np.array([0.10, 0.0, 0.0])
+    assert 0.007 < noise.std() < 0.013 and abs(noise.mean()) < 0.004  # about sigma, about zero
+    assert np.corrcoef(noise[1:, 1], noise[:-1, 1])[0, 1] > 0.8  # slowly varying, not white
+    assert np.array_equal(executed[:, 3:], clean[:, 3:])  # yaw and gripper are not noised

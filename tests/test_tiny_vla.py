@@ -246,3 +246,44 @@ def test_target_policy_servoes_to_absolute_targets(trained):
     # what a remote server would send: the same targets relative to the observed hand
     chunk = policy.predict_action_chunk(obs_at(0.40), "pick up the red cube")
     assert chunk.shape == (3 * policy.cfg.chunk, 5) and np.allclose(chunk[:, 0], 0.05)
+
+
+def test_two_datasets_train_as_one(tiny_dataset):
+    """Clean and DART-noised demonstrations (or any two recordings of one robot) as one dataset."""
+    from embodiments.policies.tiny_vla.train import load_dataset, load_datasets
+
+    one = load_dataset(tiny_dataset)
+    both = load_datasets([tiny_dataset, tiny_dataset])
+    assert both.n == 2 * one.n and both.tasks == one.tasks
+    assert both.episode.max() == 2 * (one.episode.max() + 1) - 1
+    idx = np.arange(one.n, both.n)  # the second copy: its chunks stay inside its own steps
+    ci, mask = both.chunk_indices(idx, 10)
+    assert (ci >= one.n).all() and (both.episode[ci] == both.episode[idx][:, None]).all()
+    assert np.array_equal(both.chunk_targets(idx, 10, "target")[0], one.chunk_targets(idx - one.n, 10, "target")[0])
+
+
+def test_text_whitening_separates_instructions_that_differ_in_one_word():
+    """MiniLM puts "... in the blue bowl" and "... in the green bowl" at cosine 0.96; whitened on
+    the training instructions they are as far apart as any two instructions."""
+    import torch
+
+    from embodiments.policies.tiny_vla.model import fit_text_whitening
+
+    rng = np.random.default_rng(0)
+    base = rng.normal(size=TEXT_DIM)
+    colour = rng.normal(size=(4, TEXT_DIM)) * 0.15  # small differences on a shared vector
+    kind = rng.normal(size=(3, TEXT_DIM)) * 0.15
+    emb = np.array([base + c + k for c in colour for k in kind], dtype=np.float32)
+    mean, proj = fit_text_whitening(emb, k=48)
+    w = (emb - np.array(mean)) @ np.array(proj)
+    assert w.shape[1] <= 11  # rank: 12 instructions, one mean
+    assert np.allclose(w.std(0, ddof=1), 1.0, atol=1e-6)
+    raw = emb / np.linalg.norm(emb, axis=1, keepdims=True)
+    wn = w / np.linalg.norm(w, axis=1, keepdims=True)
+    assert (raw @ raw.T)[0, 1] > 0.9 and (wn @ wn.T)[0, 1] < 0.6
+    cfg = TinyVLAConfig(text_mean=mean, text_proj=proj)
+    m = TinyVLA(cfg).eval()
+    imgs, state, _ = _inputs(cfg, 2)
+    out = m(imgs, state, torch.from_numpy(emb[:2]))
+    assert out.shape == (2, cfg.chunk, cfg.action_dim) and torch.isfinite(out).all()
+    assert TinyVLAConfig.from_dict(cfg.as_dict()).text_proj == proj  # travels in the checkpoint

@@ -233,7 +233,12 @@ def decode_video(path: Path, start_s: float = 0.0, end_s: float = float("inf")) 
 
     ts, frames = [], []
     with av.open(str(path)) as src:
-        for f in src.decode(video=0):
+        stream = src.streams.video[0]
+        if start_s > 0 and stream.time_base:
+            # Many episodes share one file: jump to the keyframe at or before the episode instead
+            # of decoding every earlier episode (reading a whole dataset was quadratic).
+            src.seek(int(start_s / float(stream.time_base)), stream=stream, backward=True)
+        for f in src.decode(stream):
             t = float(f.time)
             if t < start_s - 1e-4:
                 continue

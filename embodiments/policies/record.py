@@ -206,8 +206,45 @@ def draw_fitting_scene(rng: np.random.Generator, tries: int = 20):
     return None
 
 
+class NoisyExpert:
+    """DART-style noise injection (Laskey et al., 2017): the robot executes the expert's action
+    plus slowly varying noise on the hand's position, while the dataset records the expert's
+    clean action for the state the noise led to. The skills aim at points on their planned
+    path, so the clean action points back to the path: the demonstrations then show how to
+    recover from the small errors a learned policy makes, not only the perfect trajectory.
+
+    The noise is an Ornstein-Uhlenbeck process per arm (stationary std `sigma` metres, about
+    0.15 s correlation); the recorded clean action is clipped to how far the robot lets a
+    target lead the hand (`Limits.max_lead` + one tick at the speed limit), as `send_action`
+    clips what it executes.
+    """
+
+    def __init__(self, policy, sigma: float, rng: np.random.Generator, max_lead: float) -> None:
+        self.policy, self.sigma, self.rng, self.max_lead = policy, sigma, rng, max_lead
+        self.arms = policy.arms
+        self._n = np.zeros((len(self.arms), 3))
+        self.clean: np.ndarray | None = None
+
+    def __getattr__(self, name):  # done, result, info, reset, resync ... of the expert
+        return getattr(self.policy, name)
+
+    def select_action(self, observation, instruction: str) -> np.ndarray:
+        clean = np.asarray(self.policy.select_action(observation, instruction), dtype=np.float32)
+        self._n = 0.9 * self._n + self.sigma * math.sqrt(1 - 0.9 ** 2) * self.rng.standard_normal(self._n.shape)
+        noisy = clean.copy()
+        kept = clean.copy()
+        for i in range(len(self.arms)):
+            xyz = kept[5 * i:5 * i + 3]
+            n = float(np.linalg.norm(xyz))
+            if n > self.max_lead:
+                kept[5 * i:5 * i + 3] = xyz * (self.max_lead / n)
+            noisy[5 * i:5 * i + 3] += self._n[i]
+        self.clean = kept
+        return noisy
+
+
 def record_episode(writer, embodiment: str, attempt_seed: tuple[int, int], every: int, jitter: bool,
-                   step_timeout_s: float = 25.0) -> EpisodeResult:
+                   step_timeout_s: float = 25.0, noise: float = 0.0) -> EpisodeResult:
     """Run one random pick-and-place with the expert, buffering frames into `writer`; saves the
     episode if the ground truth calls it a success, else discards it."""
     from planner.intent import Goal, Ref
@@ -251,6 +288,10 @@ def record_episode(writer, embodiment: str, attempt_seed: tuple[int, int], every
             return EpisodeResult(False, f"not planned ({type(e).__name__}: {e})", skipped=True)
         cams = DatasetCameras(robot, Jitter.draw(rng) if jitter else None)
         policy = ScriptedPolicy(robot, perceive)
+        if noise > 0:
+            lim = robot.limits
+            lead = lim.max_lead + lim.ee_speed(robot.person_present) / robot.control_hz
+            policy = NoisyExpert(policy, noise, rng, lead)
         runner = PolicyRunner(robot, policy)
         tick = [0]
 
@@ -259,7 +300,11 @@ def record_episode(writer, embodiment: str, attempt_seed: tuple[int, int], every
                 # The action as the robot took it, after its safety limits (as LeRobot records the
                 # action `send_action` returns): the skills' targets run up to ~10 cm ahead of the
                 # hand in fast moves, and the robot holds a target within 4-5 cm of it.
-                frame = {"observation.state": state_vector(obs, arms), "action": from_commands(sent, obs, arms)}
+                taken = from_commands(sent, obs, arms)
+                if noise > 0:  # the expert's clean action (the gripper as it was sent)
+                    taken = np.concatenate([np.r_[policy.clean[5 * i:5 * i + 4], taken[5 * i + 4]]
+                                            for i in range(len(arms))]).astype(np.float32)
+                frame = {"observation.state": state_vector(obs, arms), "action": taken}
                 frame.update(cams.render())
                 writer.add_frame(frame, runner.instruction)
             tick[0] += 1
@@ -301,7 +346,7 @@ def _write_recording_meta(out: Path, meta: dict) -> None:
 
 def record(out: str | Path, episodes: int, embodiment: str = "panda", seed: int = 0, every: int = 3,
            jitter: bool = True, vcodec: str = "libx264", max_attempts: int | None = None,
-           progress: bool = True) -> dict:
+           progress: bool = True, noise: float = 0.0) -> dict:
     """Record `episodes` successful episodes into `out` (appending to a dataset already there)."""
     from tqdm import tqdm
 
@@ -327,7 +372,7 @@ def record(out: str | Path, episodes: int, embodiment: str = "panda", seed: int 
     if meta and (meta.get("embodiment") != embodiment or meta.get("every") != every):
         raise ValueError(f"{out} was recorded with {meta.get('embodiment')} every {meta.get('every')} ticks")
     meta = {"embodiment": embodiment, "control_hz": control_hz, "every": every, "fps": fps, "jitter": jitter,
-            "expert": "scripted", "action": ACTION_DOC,
+            "expert": "scripted", "action": ACTION_DOC, "noise": noise or meta.get("noise", 0.0),
             "episodes": meta.get("episodes", [])}
     start = max((e["attempt"] + 1 for e in meta["episodes"] if e["seed"] == seed), default=0)
     max_attempts = max_attempts or max(10, 3 * episodes)
@@ -337,13 +382,13 @@ def record(out: str | Path, episodes: int, embodiment: str = "panda", seed: int 
     attempt = start
     sim_s = []
     while kept < episodes and attempt - start < max_attempts:
-        r = record_episode(writer, embodiment, (seed, attempt), every, jitter)
+        r = record_episode(writer, embodiment, (seed, attempt), every, jitter, noise=noise)
         if r.ok:
             kept += 1
             sim_s.append(r.sim_seconds)
             meta["episodes"].append({"episode_index": writer.num_episodes - 1, "seed": seed, "attempt": attempt,
                                      "instructions": list(r.instructions), "frames": r.frames,
-                                     "sim_seconds": round(r.sim_seconds, 2)})
+                                     "sim_seconds": round(r.sim_seconds, 2), "noise": noise})
             _write_recording_meta(out, meta)
             bar.update(1)
         elif r.skipped:
@@ -367,7 +412,7 @@ def main(args: argparse.Namespace) -> int:
 
     try:
         summary = record(args.out, args.episodes, args.embodiment, args.seed, args.every, not args.no_jitter,
-                         args.vcodec, progress=not args.quiet)
+                         args.vcodec, progress=not args.quiet, noise=getattr(args, "noise", 0.0))
     except (DatasetError, ValueError) as e:
         print(f"record: {e}", file=sys.stderr)
         return 2

@@ -43,6 +43,9 @@ class TinyVLAConfig:
     feat_dim: int = 128
     hidden: int = 512
     action_mode: str = "target"  # "target" | "delta": see the module docstring
+    # PCA whitening of the instruction embedding, fitted on the training instructions (see `fit_text_whitening`)
+    text_mean: list[float] | None = None
+    text_proj: list[list[float]] | None = None  # (text_dim, k)
     state_mean: list[float] | None = None
     state_std: list[float] | None = None
     action_mean: list[float] | None = None
@@ -61,6 +64,23 @@ class TinyVLAConfig:
         d["cameras"] = {k: tuple(v) for k, v in d["cameras"].items()}
         d["channels"] = tuple(d["channels"])
         return TinyVLAConfig(**d)
+
+
+def fit_text_whitening(emb: np.ndarray, k: int = 48, floor: float = 1e-3) -> tuple[list[float], list[list[float]]]:
+    """Mean and projection that whiten the training instructions' embeddings.
+
+    MiniLM puts instructions that differ in one word very close together ("put the red cube in
+    the blue bowl" vs "... green bowl": cosine 0.96), so the words that choose the object and
+    the container are a small part of each vector. Projected on the principal directions of the
+    training instructions and scaled to unit variance, those differences become as large as any
+    other: the network sees which colour and which kind were asked for."""
+    emb = np.asarray(emb, dtype=np.float64)
+    mean = emb.mean(0)
+    _, sv, vt = np.linalg.svd(emb - mean, full_matrices=False)
+    var = sv ** 2 / max(1, len(emb) - 1)
+    keep = min(k, int((var > floor * var[0]).sum()))
+    proj = vt[:keep].T / np.sqrt(var[:keep])
+    return mean.tolist(), proj.tolist()
 
 
 class SpatialSoftmax(nn.Module):
@@ -111,11 +131,15 @@ class TinyVLA(nn.Module):
     def __init__(self, cfg: TinyVLAConfig) -> None:
         super().__init__()
         self.cfg = cfg
-        self.encoders = nn.ModuleDict({k.replace(".", "_"): FiLMConvEncoder(h, w, cfg.channels, cfg.text_dim,
+        if cfg.text_proj is not None:
+            self.register_buffer("text_mean", torch.tensor(cfg.text_mean, dtype=torch.float32))
+            self.register_buffer("text_proj", torch.tensor(cfg.text_proj, dtype=torch.float32))
+        text_in = len(cfg.text_proj[0]) if cfg.text_proj is not None else cfg.text_dim
+        self.encoders = nn.ModuleDict({k.replace(".", "_"): FiLMConvEncoder(h, w, cfg.channels, text_in,
                                                                             cfg.feat_dim)
                                        for k, (h, w) in cfg.cameras.items()})
         self.proprio = nn.Sequential(nn.Linear(cfg.state_dim, 128), nn.GELU(), nn.Linear(128, 128), nn.GELU())
-        self.text = nn.Sequential(nn.Linear(cfg.text_dim, 128), nn.GELU())
+        self.text = nn.Sequential(nn.Linear(text_in, 128), nn.GELU())
         d_in = cfg.feat_dim * len(cfg.cameras) + 128 + 128
         self.inp = nn.Sequential(nn.Linear(d_in, cfg.hidden), nn.LayerNorm(cfg.hidden), nn.GELU())
         self.res = nn.ModuleList([nn.Sequential(nn.Linear(cfg.hidden, cfg.hidden), nn.LayerNorm(cfg.hidden), nn.GELU(),
@@ -134,6 +158,8 @@ class TinyVLA(nn.Module):
     def forward(self, images: dict[str, torch.Tensor], state: torch.Tensor, text: torch.Tensor) -> torch.Tensor:
         """images: key -> (B, 3, h, w) float in [0, 1]; state (B, state_dim) raw; text (B, text_dim).
         Returns normalised actions (B, K, action_dim)."""
+        if self.cfg.text_proj is not None:
+            text = (text - self.text_mean) @ self.text_proj
         feats = [enc(images[k] - self.img_mean, text)
                  for k, enc in zip(self.cfg.cameras, self.encoders.values())]
         s = (state - self.state_mean) / self.state_std

@@ -156,6 +156,36 @@ def resize_batch(frames: np.ndarray, h: int, w: int, one) -> np.ndarray:
     return t.permute(0, 2, 3, 1).round().clamp(0, 255).to(torch.uint8).numpy()
 
 
+def load_datasets(roots: list[str | Path], cache: str | Path | None = None, progress: bool = False) -> TrainData:
+    """Several datasets of the same robot as one (e.g. clean demonstrations + DART-noised ones):
+    episodes are numbered on, instructions merged. Each keeps its own decoded-frames cache."""
+    if len(roots) == 1:
+        return load_dataset(roots[0], cache, progress)
+    def cache_of(i: int):  # the first dataset's cache is the single-dataset one (a resume reuses it)
+        return None if cache is None else (cache if i == 0 else Path(cache).with_name(f"{Path(cache).name}.{i}.npz"))
+
+    parts = [load_dataset(r, cache_of(i), progress) for i, r in enumerate(roots)]
+    first = parts[0]
+    for d, r in zip(parts[1:], roots[1:]):
+        if (d.fps, d.every, d.arms, d.pose_at, d.state.shape[1], d.action.shape[1]) != (
+                first.fps, first.every, first.arms, first.pose_at, first.state.shape[1], first.action.shape[1]) \
+                or {k: v.shape[1:] for k, v in d.images.items()} != {k: v.shape[1:] for k, v in first.images.items()}:
+            raise ValueError(f"{r}: not the same robot, rate, cameras or state/action layout as {roots[0]}")
+    tasks = list(dict.fromkeys(t for d in parts for t in d.tasks))
+    index = {t: i for i, t in enumerate(tasks)}
+    ep_off, fr_off, task, episode, seg_end = 0, 0, [], [], []
+    for d in parts:
+        task.append(np.array([index[d.tasks[i]] for i in d.task], dtype=np.int64))
+        episode.append(d.episode + ep_off)
+        seg_end.append(d.segment_end + fr_off)
+        ep_off += int(d.episode.max()) + 1
+        fr_off += d.n
+    return TrainData({k: np.concatenate([d.images[k] for d in parts]) for k in first.images},
+                     np.concatenate([d.state for d in parts]), np.concatenate([d.action for d in parts]),
+                     np.concatenate(task), np.concatenate(episode), np.concatenate(seg_end), tasks, first.fps,
+                     first.every, first.arms, first.embodiment, first.pose_at)
+
+
 # -- augmentation -------------------------------------------------------------------------------
 def augment(x, pad: int = 4, jitter: float = 0.2):
     """Random shift (replicate-pad then crop, per sample) and colour jitter (brightness, contrast,
@@ -234,7 +264,7 @@ def lr_at(step: int, total: int, lr: float, warmup: int) -> float:
 
 
 # -- training -----------------------------------------------------------------------------------
-def train(dataset: str | Path, out: str | Path, steps: int = 4000, batch: int = 64, resume: bool = False,
+def train(dataset: str | Path | list, out: str | Path, steps: int = 4000, batch: int = 64, resume: bool = False,
           lr: float = 1e-3, weight_decay: float = 1e-4, chunk: int = 10, ckpt_every: int = 500,
           val_every: int | None = None, seed: int = 0, threads: int = 2, progress: bool = True,
           embedder=None, log=None, action_mode: str = "target", image_scale: float = 1.0) -> dict:
@@ -242,13 +272,14 @@ def train(dataset: str | Path, out: str | Path, steps: int = 4000, batch: int = 
     import torch
     from tqdm import tqdm
 
-    from .model import TinyVLA, TinyVLAConfig, images_to_tensor, param_count
+    from .model import TinyVLA, TinyVLAConfig, fit_text_whitening, images_to_tensor, param_count
 
     if threads:
         torch.set_num_threads(threads)
     out = Path(out)
     out.parent.mkdir(parents=True, exist_ok=True)
-    data = load_dataset(dataset, out.with_name(out.name + ".frames.npz"), progress=progress)
+    roots = [dataset] if isinstance(dataset, str | Path) else list(dataset)
+    data = load_datasets(roots, out.with_name(out.name + ".frames.npz"), progress=progress)
     prev = None
     if resume and out.exists():
         from .policy import load_checkpoint
@@ -265,6 +296,11 @@ def train(dataset: str | Path, out: str | Path, steps: int = 4000, batch: int = 
     is_val = np.isin(data.episode, list(val_eps))
     train_idx, val_idx = np.flatnonzero(~is_val), np.flatnonzero(is_val)
 
+    if embedder is None:
+        from .text import default_embedder
+
+        embedder = default_embedder()
+    text = torch.from_numpy(embedder.embed(data.tasks))  # (n_tasks, 384): the encoder runs once per task
     if prev is not None:
         cfg = TinyVLAConfig.from_dict(prev["config"])
     else:
@@ -272,15 +308,11 @@ def train(dataset: str | Path, out: str | Path, steps: int = 4000, batch: int = 
         sample = np.random.default_rng(seed).choice(train_idx, size=min(len(train_idx), 20000), replace=False)
         ac_chunks, ac_mask = data.chunk_targets(np.sort(sample), chunk, action_mode)
         ac = ac_chunks[ac_mask]  # every valid (sample, k) row: one set of statistics for all k
-        cfg = TinyVLAConfig(action_mode=action_mode, cameras=sizes,
+        t_mean, t_proj = fit_text_whitening(text.numpy()) if len(data.tasks) >= 8 else (None, None)
+        cfg = TinyVLAConfig(action_mode=action_mode, text_mean=t_mean, text_proj=t_proj, cameras=sizes,
                             state_dim=data.state.shape[1], action_dim=data.action.shape[1], chunk=chunk,
                             state_mean=st.mean(0).tolist(), state_std=np.maximum(st.std(0), 1e-3).tolist(),
                             action_mean=ac.mean(0).tolist(), action_std=np.maximum(ac.std(0), 1e-3).tolist())
-    if embedder is None:
-        from .text import default_embedder
-
-        embedder = default_embedder()
-    text = torch.from_numpy(embedder.embed(data.tasks))  # (n_tasks, 384): the encoder runs once per task
 
     torch.manual_seed(seed + (prev["step"] if prev else 0))
     rng = np.random.default_rng([seed, prev["step"] if prev else 0])
@@ -294,7 +326,7 @@ def train(dataset: str | Path, out: str | Path, steps: int = 4000, batch: int = 
     warmup = min(200, max(1, steps // 20))
     val_every = val_every or ckpt_every
     meta = {"every": data.every, "fps": data.fps, "arms": list(data.arms), "embodiment": data.embodiment,
-            "dataset": str(Path(dataset).resolve()), "frames": data.n, "episodes": n_eps,
+            "dataset": ", ".join(str(Path(r).resolve()) for r in roots), "frames": data.n, "episodes": n_eps,
             "val_episodes": sorted(val_eps), "params": param_count(model)}
 
     def batch_tensors(idx: np.ndarray, aug: bool):
