@@ -139,31 +139,64 @@ def run_episode(controller: str, index: int, seed: tuple[int, int], embodiment: 
 def evaluate(controller: str, episodes: int, seed: int = 1000, checkpoint=None, embodiment: str = "panda",
              step_timeout_s: float = 20.0, video_dir: str | Path | None = None, video_episodes: int = 3,
              max_draws: int | None = None, progress: bool = True, policy_kwargs: dict | None = None,
-             threads: int = 2) -> dict:
+             threads: int = 2, workers: int = 1) -> dict:
     import torch
     from tqdm import tqdm
 
     if threads:
         torch.set_num_threads(threads)
-    results: list[EpisodeEval] = []
-    skipped = 0
-    i = 0
     max_draws = max_draws or 3 * episodes + 10
     bar = tqdm(total=episodes, desc=f"eval {controller}", unit="ep", disable=not progress, file=sys.stderr)
-    while len(results) < episodes and i < max_draws:
+
+    def job(i: int, n_before: int) -> tuple:
         vid = None
-        if video_dir is not None and len(results) < video_episodes:
+        if video_dir is not None and n_before < video_episodes:
             vid = Path(video_dir) / f"{controller}-{seed}-{i}.mp4"
-        r = run_episode(controller, len(results), (seed, i), embodiment, checkpoint, step_timeout_s, vid,
-                        policy_kwargs)
-        i += 1
-        if r.skipped:
-            skipped += 1
-            continue
-        results.append(r)
-        bar.update(1)
-        bar.set_postfix(ok=sum(x.ok for x in results))
+        return (controller, n_before, (seed, i), embodiment, checkpoint, step_timeout_s, vid, policy_kwargs)
+
+    # Draws run in order (or `workers` at a time, each in its own process); the first `episodes`
+    # draws that are not skipped are the episodes, so the set is the same for any worker count.
+    done: dict[int, EpisodeEval] = {}
+
+    def kept() -> list[EpisodeEval]:
+        out = []
+        for i in sorted(done):
+            if not done[i].skipped:
+                out.append(done[i])
+        return out[:episodes]
+
+    if workers <= 1:
+        i = 0
+        while len(kept()) < episodes and i < max_draws:
+            done[i] = run_episode(*job(i, len(kept())))
+            if not done[i].skipped:
+                bar.update(1)
+                bar.set_postfix(ok=sum(x.ok for x in kept()))
+            i += 1
+    else:
+        import multiprocessing as mp
+        from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
+
+        with ProcessPoolExecutor(workers, mp_context=mp.get_context("spawn"), initializer=_worker_init) as pool:
+            running, i = {}, 0
+            while True:
+                while len(running) < workers and i < max_draws and len(kept()) + len(running) < episodes:
+                    running[pool.submit(run_episode, *job(i, len(kept()) + len(running)))] = i
+                    i += 1
+                if not running:
+                    break
+                finished, _ = wait(running, return_when=FIRST_COMPLETED)
+                for f in finished:
+                    done[running.pop(f)] = f.result()
+                    if not done[max(done)].skipped:
+                        bar.update(1)
+                    bar.set_postfix(ok=sum(x.ok for x in kept()))
     bar.close()
+    results = kept()
+    for n, r in enumerate(results):
+        r.index = n
+    last = results[-1].seed[1] if len(results) == episodes else max(done, default=-1)
+    skipped = sum(1 for i, r in done.items() if r.skipped and i <= last)  # draws passed over on the way
     n = len(results)
     steps_total = sum(len(r.instructions) for r in results)
     summary = {
@@ -181,6 +214,12 @@ def evaluate(controller: str, episodes: int, seed: int = 1000, checkpoint=None, 
     return summary
 
 
+def _worker_init() -> None:
+    import torch
+
+    torch.set_num_threads(1)  # one process per core: batch-1 inference gains nothing from a second thread
+
+
 def main(args: argparse.Namespace) -> int:
     if args.controller == "tiny_vla" and not args.checkpoint:
         print("eval: --controller tiny_vla needs --checkpoint", file=sys.stderr)
@@ -192,7 +231,8 @@ def main(args: argparse.Namespace) -> int:
         if args.temporal_ensemble is not None:
             kw["temporal_ensemble"] = args.temporal_ensemble
     s = evaluate(args.controller, args.episodes, args.seed, args.checkpoint, args.embodiment, args.step_timeout,
-                 args.video, args.video_episodes, progress=not args.quiet, policy_kwargs=kw)
+                 args.video, args.video_episodes, progress=not args.quiet, policy_kwargs=kw,
+                 workers=getattr(args, "workers", 1))
     if args.json:
         Path(args.json).parent.mkdir(parents=True, exist_ok=True)
         Path(args.json).write_text(json.dumps(s, indent=2) + "\n")
