@@ -120,6 +120,8 @@ def _train(sub) -> None:
     p.add_argument("--ckpt-every", type=int, default=500, help="checkpoint (and loss plot) every N steps")
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--resume", action="store_true", help="continue from the checkpoint at --out")
+    p.add_argument("--export", metavar="PATH", default=None,
+                   help="also write the policy alone (no optimizer, float16 weights: a few MB) to PATH")
     p.add_argument("--quiet", action="store_true", help="no progress bar")
 
     def run(args) -> int:

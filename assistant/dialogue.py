@@ -69,6 +69,7 @@ class DialogueManager(Changes, Execution, ObjectMemory):
         self.queue: list[Goal] = []  # goals to plan once the current (clean-up) plan is done
         self.events: list[Reply] = []  # replies produced while ticking (done, failed)
         self._looked_again = False  # the arms went home to look again for the current step
+        self._homed_to_check = False  # the arms went home to check that the goal holds (execution.py)
         # The task log's hook (assistant/tasklog.py): on_event(event, sim_time, fields), task-level only.
         self.on_event: Callable[[str, float, dict], None] | None = None
         self._clip_counts = dict(getattr(getattr(robot, "clips", None), "counts", {}))

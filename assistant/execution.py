@@ -3,6 +3,11 @@
 A mixin of `DialogueManager` (assistant/dialogue.py): `tick()` starts the next step when the
 runner is free, binds it to a fresh look, and on a failure looks again (arms out of the
 cameras' way) and re-plans what is left, twice, before the task fails with its reason.
+
+"Done" is said only when a look confirms the goal (`_plan_ran_out`): a plan may have been made
+on a view in which an arm hid part of the table (a re-plan after a failure), and then it quietly
+leaves things out. An object of the goal that left the table mid-task does not stop the rest:
+the task ends done, and the reply names what is missing (`TaskState.missing`).
 """
 from __future__ import annotations
 
@@ -13,11 +18,24 @@ from planner.grounding import Ambiguous, NotFound
 from planner.intent import Goal
 from planner.plan import Plan, PlanningError, Step
 
-from .messages import object_name, say
+from .messages import join, object_name, say
 from .task import Status, TaskState
 
-MAX_RETRIES = 2
+MAX_RETRIES = 2  # re-plans after failed steps in a row
+MAX_REPLANS = 6  # re-plans of one goal in all: a step that fails after one that works must not loop for ever
 AWAY_FROM_HOME = 0.08  # m: a hand farther than this from its home pose may hide the table from the camera
+# Goals whose planner skips what already holds (an object in its container, a tower standing), so
+# that planning them again on a fresh look says what is left: these are checked before "done".
+CHECKED_ACTIONS = ("put_in", "put_on", "sort", "stack")
+
+
+def _checkable(goal: Goal | None) -> bool:
+    """Can the goal be planned again after its plan ran, to see what is left? Not when its objects
+    are named through the conversation ("it", "the other one") or through where they were ("the
+    cube in the bowl"): the task itself changes what those mean (what was picked becomes "it")."""
+    if goal is None or goal.action not in CHECKED_ACTIONS:
+        return False
+    return not any(r is not None and (r.anaphora or r.relation) for r in (goal.objects, goal.target))
 
 
 class Execution:
@@ -43,6 +61,7 @@ class Execution:
     def _set_task(self, task: TaskState) -> None:
         self.task = task
         self._looked_again = False
+        self._homed_to_check = False
         if task.plan is not None:
             self._emit("plan", goal=task.goal.describe() if task.goal else None, status=task.status.value,
                        steps=[{"skill": s.skill, "instruction": s.instruction, "arm": s.arm} for s in task.plan.steps])
@@ -88,9 +107,7 @@ class Execution:
                         self._fail("could not plan the changed task")
                         self.events.append(self._reply(say(t.language, "failed"), t.language))
                 else:
-                    t.status = Status.DONE
-                    self._emit("task_end", status=t.status.value, reason="")
-                    self.events.append(self._reply(say(t.language, "done"), t.language))
+                    self._plan_ran_out()
         r = self.runner.tick()
         if r is not None:
             self._finished(r)
@@ -128,12 +145,16 @@ class Execution:
                       + (f" [{policy}]" if policy else ""))
         self._emit("step_start", step=self.task.step + 1, skill=step.skill, instruction=step.instruction, arm=step.arm)
 
+    def _arms_away(self) -> list[str]:
+        """The arms whose hand is away from home, where it may hide part of the table from the camera."""
+        return [a for a in self.robot.arms
+                if float(np.linalg.norm(self.runner.ctx.hand(a) - self.robot.home_pose(a)[0])) > AWAY_FROM_HOME]
+
     def _look_again(self, reason: str) -> bool:
         """What a step needs is not in sight: if an arm is away from home (it may hide it from the
         camera), send the arms home first and try the step again after a fresh look (once per step)."""
         t = self.task
-        away = [a for a in self.robot.arms
-                if float(np.linalg.norm(self.runner.ctx.hand(a) - self.robot.home_pose(a)[0])) > AWAY_FROM_HOME]
+        away = self._arms_away()
         if self._looked_again or not away or t.plan is None:
             return False
         self._looked_again = True
@@ -173,24 +194,23 @@ class Execution:
         (`lost`: the kind and colour of an object no longer in sight)."""
         t = self.task
         t.log(self.robot.time, f"step failed: {reason}")
-        if t.retries < MAX_RETRIES and t.goal is not None and t.status is Status.RUNNING:
+        if t.retries < MAX_RETRIES and t.replans < MAX_REPLANS and t.goal is not None \
+                and t.status is Status.RUNNING:
             retries = t.retries + 1
-            if self._held_label() is None:
-                try:
-                    if self._start(t.goal, t.language, raise_errors=True):
-                        self.task.retries = retries
-                        return
-                except PlanningError as e:
-                    if e.code == "nothing_to_do":  # what is left was taken away: the goal holds
-                        t.status = Status.DONE
-                        self._emit("task_end", status=t.status.value, reason="nothing left to do")
-                        t.log(self.robot.time, "nothing left to do after a fresh look")
-                        self.events.append(self._reply(say(t.language, "done"), t.language))
-                        return
-                except NotFound as e:  # gone from the table (fallen off, taken away)
-                    lost = (e.ref.kind, e.ref.color) if e.ref.kind or e.ref.color else lost
-                except Ambiguous:
-                    pass
+            try:  # (with something in hand too: the planner plans from the hand)
+                if self._start(t.goal, t.language, raise_errors=True):
+                    self._carry_over(t, retries, lost)
+                    return
+            except PlanningError as e:
+                if e.code == "nothing_to_do":  # what is left was taken away: the goal holds
+                    t.missing += [m for m in self._gone(lost, None) if m not in t.missing]
+                    t.log(self.robot.time, "nothing left to do after a fresh look")
+                    self._done("nothing left to do")
+                    return
+            except NotFound as e:  # gone from the table (fallen off, taken away)
+                lost = (e.ref.kind, e.ref.color) if e.ref.kind or e.ref.color else lost
+            except Ambiguous:
+                pass
             if self._held_label() is not None and t.plan is not None:  # keep going from the hand
                 t.retries = retries
                 return
@@ -199,4 +219,80 @@ class Execution:
             text = say(t.language, "lost", obj=object_name(t.language, *lost))
         else:
             text = say(t.language, "fault" if reason.startswith("error:") else "failed")
+        self.events.append(self._reply(text, t.language))
+
+    def _carry_over(self, old: TaskState, retries: int, lost: tuple[str, str] | None) -> None:
+        """A re-plan of the same goal replaced `old`: keep its counts, and what has gone missing
+        (`lost`, when the new plan does without it: the rest of the goal goes on)."""
+        t = self.task
+        t.retries, t.replans = retries, old.replans + 1
+        t.missing = old.missing + [m for m in self._gone(lost, t.plan) if m not in old.missing]
+        if len(t.missing) > len(old.missing):
+            t.log(self.robot.time, f"going on without {t.missing_text()}")
+
+    @staticmethod
+    def _gone(lost: tuple[str, str] | None, plan: Plan | None) -> list[tuple[str, str]]:
+        """[`lost`] unless `plan` still moves or uses something that looks like it."""
+        if lost is None or (plan is not None and any(
+                h is not None and (h.kind, h.color) == lost for s in plan.steps for h in (s.obj, s.dest))):
+            return []
+        return [lost]
+
+    # -- the end of a plan -----------------------------------------------------------------------
+    def _plan_ran_out(self) -> None:
+        """Every step ran: "done" once a look confirms the goal. A look with an arm out over the
+        table is trusted only for named objects (the arm may hide one of "all the cubes", or a bowl,
+        and a plan made on that view leaves it out): for the others the arms go home first. What is
+        still left is re-planned and carried out; steps still left after MAX_REPLANS are a failure.
+        A look that cannot judge (the object hidden in a deep container, a "left side" emptied by
+        the task itself) leaves the steps' own checks standing."""
+        t = self.task
+        if not _checkable(t.goal):
+            self._done()
+            return
+        left, problem = self._what_is_left(t.goal)
+        away = self._arms_away()
+        every = t.goal.action in ("sort", "stack") or (t.goal.objects is not None and t.goal.objects.quantity == "all")
+        if left is not None and not left.steps and not (every and away):
+            self._done()
+            return
+        if away and not self._homed_to_check and t.plan is not None:
+            self._homed_to_check = True
+            t.plan.steps += [Step("home", "go home to check the result", a) for a in away]
+            t.log(self.robot.time, "the arms go home to check the result")
+            return
+        if left is None or not left.steps:
+            if left is None:
+                t.log(self.robot.time, f"the look cannot judge the goal ({problem}): the steps' own checks stand")
+            self._done()
+        elif t.replans < MAX_REPLANS:
+            self._set_task(TaskState(t.goal, left, 0, Status.RUNNING, t.language, history=t.history,
+                                     missing=t.missing, replans=t.replans + 1))
+            self.task.log(self.robot.time, "the goal does not hold yet; plan: " + "; ".join(left.describe()))
+        else:
+            self._fail("the goal still does not hold after re-planning")
+            self.events.append(self._reply(say(t.language, "failed"), t.language))
+
+    def _what_is_left(self, goal: Goal) -> tuple[Plan | None, str]:
+        """The plan for what is left of `goal` on a fresh look (no steps: it holds), or None and why
+        it cannot be planned."""
+        self.perceive()  # the view turns are planned on is now this one
+        try:
+            scene, held = self._scene_with_hands()
+            return self.planner.plan(goal, scene, self.focus, held), ""
+        except PlanningError as e:
+            return (Plan(goal, []), "") if e.code == "nothing_to_do" else (None, e.reason)
+        except (NotFound, Ambiguous) as e:
+            return None, str(e)
+
+    def _done(self, reason: str = "") -> None:
+        t = self.task
+        t.status = Status.DONE
+        note = f"without {t.missing_text()}" if t.missing else ""
+        self._emit("task_end", status=t.status.value, reason="; ".join(x for x in (reason, note) if x))
+        if t.missing:  # the rest is done: say what could not be, because it is gone
+            names = join(t.language, [object_name(t.language, k, c) for k, c in t.missing], "and")
+            text = say(t.language, "done_except", obj=names)
+        else:
+            text = say(t.language, "done")
         self.events.append(self._reply(text, t.language))

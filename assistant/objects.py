@@ -13,7 +13,7 @@ from dataclasses import replace
 
 import numpy as np
 
-from embodiments.types import DetectedObject, PerceivedScene
+from embodiments.types import CONTAINER_KINDS, DetectedObject, PerceivedScene
 from planner.grounding import Focus, matches, side_of
 from planner.intent import Intent, Ref
 from planner.plan import Step
@@ -23,6 +23,8 @@ from .task import Status
 
 HIDDEN_UNDER_HAND = 0.12  # m: an object last seen this close under a hand may be hidden by it
 HELD_NEAR_HAND = 0.1  # m: a perceived object this close to the hand holding its look is the held one
+HOME_SEES_ALL = 0.08  # m: a hand this close to its home pose hides nothing from the cameras
+STACKED_ABOVE = 0.02  # m: a top this much higher than a hidden object's, over its place, stands on it
 
 
 class ObjectMemory:
@@ -46,13 +48,23 @@ class ObjectMemory:
         ctx = self.runner.ctx
         in_hand = {f"{h.color} {h.kind}" for h in ctx.holding.values()}
         # Objects seen before but hidden now by an arm (a cube under the hand that is about
-        # to grasp it) are still there: plan with where they were last seen.
-        for label, o in self.memory.items():
-            visible = any(f"{v.color} {v.kind}" == label for v in objs)
-            under_hand = any(float(np.hypot(*(o.position[:2] - ctx.hand(a)[:2]))) < HIDDEN_UNDER_HAND
-                             for a in self.robot.arms)
-            if not visible and under_hand and label not in in_hand:
-                objs.append(o)
+        # to grasp it) or by what stands on them (the lower cubes of a tower, seen from the front
+        # camera) are still there: plan with where they were last seen. A hand at its home pose
+        # hides nothing (home is out of the cameras' view of the table): what is not seen then is
+        # gone, even if it was last seen near the home pose.
+        hiding = [a for a in self.robot.arms if float(np.linalg.norm(ctx.hand(a) - self.robot.home_pose(a)[0]))
+                  > HOME_SEES_ALL]
+        added = True
+        while added:  # (a tower of three: the middle one is found under the top, the bottom under it)
+            added = False
+            for label, o in self.memory.items():
+                if label in in_hand or any(f"{v.color} {v.kind}" == label for v in objs):
+                    continue
+                under_hand = any(float(np.hypot(*(o.position[:2] - ctx.hand(a)[:2]))) < HIDDEN_UNDER_HAND
+                                 for a in hiding)
+                if under_hand or any(_stands_on(v, o) for v in objs):
+                    objs.append(o)
+                    added = True
         for i, (arm, h) in enumerate(ctx.holding.items()):
             hand = ctx.hand(arm)
             near = [o for o in objs if o.kind == h.kind and o.color == h.color
@@ -125,10 +137,31 @@ class ObjectMemory:
             side = say(lang, "where", obj=object_name(lang, o.kind, o.color),
                        side=_side_name(lang, side_of(o)))
             return self._reply(side, lang, intent)
+        if not objs and intent.ref is not None:  # "where is the duck?" with the duck gone: say that,
+            name = self._asked_name(lang, intent.ref)  # not that the table is empty
+            if name:
+                return self._reply(say(lang, "not_found", obj=name), lang, intent)
         if not objs:
             return self._reply(say(lang, "see_nothing"), lang, intent)
         names = [object_name(lang, o.kind, o.color) for o in objs]
         return self._reply(say(lang, "see", objects=join(lang, names, "and")), lang, intent)
+
+    def _asked_name(self, lang: str, ref: Ref) -> str:
+        """What a question was about, in `lang`: the thing named, or what "it" last meant ("" if neither)."""
+        if ref.kind or ref.color:
+            return object_name(lang, ref.kind, ref.color)
+        if ref.anaphora not in ("it", "them"):
+            return ""
+        memo = next((self.focus.memos[i] for i in self.focus.it if i in self.focus.memos), None)
+        return object_name(lang, memo.kind, memo.color) if memo is not None else ""
+
+
+def _stands_on(v: DetectedObject, o: DetectedObject) -> bool:
+    """Does the perceived `v` stand on `o`'s last place (so it hides `o`)? It is over that place and its
+    top is well above `o`'s: on the table there, it would be no taller than itself. (Not from `v`'s
+    support height: with the thing under it hidden, perception measures that from the table around.)"""
+    return v.kind not in CONTAINER_KINDS and v.top_z > o.top_z + STACKED_ABOVE \
+        and float(np.hypot(*(v.position[:2] - o.position[:2]))) < float(max(o.size[:2])) / 2
 
 
 def _side_name(lang: str, side: str) -> str:

@@ -20,7 +20,7 @@ from dataclasses import dataclass, field, replace
 from embodiments.limits import SafetyLimits
 from embodiments.types import CONTAINER_KINDS, PICKABLE_KINDS, TABLE_HALF, DetectedObject, PerceivedScene
 
-from .grounding import Ambiguous, Focus, GroundingError, NotFound, inside, resolve
+from .grounding import Ambiguous, Focus, GroundingError, NotFound, inside, on_top, resolve
 from .intent import Goal, Ref
 
 SIDE_POINTS = {"left": (0.0, 0.15), "right": (0.0, -0.15), "front": (-0.15, 0.0), "back": (0.15, 0.0),
@@ -28,6 +28,7 @@ SIDE_POINTS = {"left": (0.0, 0.15), "right": (0.0, -0.15), "front": (-0.15, 0.0)
 PERSON_EDGE_X = 0.17  # "give me": put it down at the person's edge of the table
 BESIDE_MIN, BESIDE_MAX = 0.08, 0.11  # m between centres: "next to the duck" (the spec's `near` is <= 0.12)
 FINGER_ROOM = 0.04  # m: room for the open fingers between a thing put down and its other neighbours
+RIM = 0.01  # m: a centre this close inside a container's footprint may be on its rim, not in it
 LIMITS = SafetyLimits()  # the person's keep-out checked at plan time (the robot applies its own limits)
 
 
@@ -131,16 +132,28 @@ class Planner:
                 raise PlanningError(f"I can't put the {dest.label} on itself", "self")
             top = dest
             for o in objs:
-                if a == "put_in" and inside(o, dest):
+                if a == "put_in" and self._already_in(o, dest):
                     continue  # already there
+                if a == "put_on" and self._arm_of(o) is None and on_top(o, top):
+                    top = o  # already there (a re-plan, or a check that the goal holds)
+                    continue
                 steps += self._move(w, o, top, "place_in" if a == "put_in" else "place_on")
                 if a == "put_on":
                     top = o  # several things "on" something make a stack
         elif a == "stack":
             if len(objs) < 2:
                 raise PlanningError("I need at least two things to stack", "too_few")
-            base, *rest = sorted(objs, key=lambda o: (-float(o.size[0] * o.size[1]), o.track_id))
-            top = base
+            # A tower already standing (a re-plan half-way, after a failure or a change) is built on,
+            # not taken apart; the base is on the table, never in a hand; what a hand holds goes next.
+            on_table = [o for o in objs if self._arm_of(o) is None] or objs
+            tower = _standing_tower(on_table)
+            if len(tower) < 2:
+                tower = [min(on_table, key=lambda o: (-float(o.size[0] * o.size[1]), o.track_id))]
+            rest = sorted((o for o in objs if all(o.track_id != t.track_id for t in tower)),
+                          key=lambda o: (self._arm_of(o) is None, -float(o.size[0] * o.size[1]), o.track_id))
+            if not rest:
+                raise PlanningError("they are already stacked", "nothing_to_do")
+            top = tower[-1]
             for o in rest:
                 steps += self._move(w, o, top, "place_on")
                 top = o
@@ -150,7 +163,7 @@ class Planner:
                 if o.kind not in PICKABLE_KINDS:
                     continue
                 same = [c for c in containers if c.color == o.color]
-                if not same or any(inside(o, c) for c in same):
+                if not same or any(self._already_in(o, c) for c in same):
                     continue
                 dest = min(same, key=lambda c: _dist(c.position[:2], o.position[:2]))
                 steps += self._move(w, o, dest, "place_in")
@@ -292,6 +305,14 @@ class Planner:
         w.move(o, xy)
         return steps
 
+    def _already_in(self, o: DetectedObject, c: DetectedObject) -> bool:
+        """Is `o` in container `c` already: not in a hand, its centre well inside `c`'s footprint. (Not
+        `grounding.inside` alone, which also wants it seen raised off the table: a tray's floor is
+        thin, and the bottom of a cube under another one in it is hidden.)"""
+        if self._arm_of(o) is not None or c.kind not in CONTAINER_KINDS or o.kind == c.kind:
+            return False
+        return inside(o, c) or _dist(o.position[:2], c.position[:2]) < float(min(c.size[:2])) / 2 - RIM
+
     def _arm_of(self, o: DetectedObject) -> str | None:
         """The arm that holds `o` or is grasping it now, if any."""
         return self._held.get(o.track_id) or self._grasping.get(o.track_id)
@@ -390,6 +411,23 @@ def _check_keep_out(steps: list[Step], scene: PerceivedScene, limits: SafetyLimi
 
 def _dist(a, b) -> float:
     return math.hypot(float(a[0]) - float(b[0]), float(a[1]) - float(b[1]))
+
+
+def _standing_tower(objs: list[DetectedObject]) -> list[DetectedObject]:
+    """The tallest stack of `objs` already standing, bottom first (one object if none)."""
+    best: list[DetectedObject] = []
+    for base in objs:
+        if any(on_top(base, o) for o in objs if o is not base):
+            continue  # not a bottom
+        chain = [base]
+        while True:
+            above = [o for o in objs if all(o is not c for c in chain) and on_top(o, chain[-1])]
+            if not above:
+                break
+            chain.append(min(above, key=lambda o: o.top_z))
+        if len(chain) > len(best):
+            best = chain
+    return best
 
 
 __all__ = ["Ambiguous", "GroundingError", "Handle", "NotFound", "Plan", "Planner", "PlanningError", "Step"]
