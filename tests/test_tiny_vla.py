@@ -300,3 +300,22 @@ def test_eval_draws_the_same_episodes_with_any_worker_count(tmp_path):
     assert [r["index"] for r in two["results"]] == [0, 1]
     assert one["success_rate"] == two["success_rate"] == 1.0
     assert one["skipped_draws"] == two["skipped_draws"]
+
+
+def test_export_ships_a_small_checkpoint_that_acts_the_same(trained, tmp_path):
+    from embodiments.policies import make_policy
+    from embodiments.policies.tiny_vla.policy import load_checkpoint
+    from embodiments.policies.tiny_vla.train import export_checkpoint
+
+    ck, _ = trained
+    x = export_checkpoint(ck, tmp_path / "panda.pt")
+    assert x["bytes"] < 0.45 * ck.stat().st_size  # no optimizer, half-precision weights
+    small = load_checkpoint(tmp_path / "panda.pt")
+    assert "optimizer" not in small and small["config"] == load_checkpoint(ck)["config"]
+    full = make_policy("tiny_vla", checkpoint=ck, arms=("arm",)).model
+    shipped = make_policy("tiny_vla", checkpoint=tmp_path / "panda.pt", arms=("arm",)).model
+    torch.manual_seed(0)
+    inputs = _inputs(full.cfg, 4)
+    a, b = full.predict(*inputs), shipped.predict(*inputs)
+    assert next(shipped.parameters()).dtype == torch.float32
+    assert (a - b).abs().max() < 2e-3, (a - b).abs().max()  # metres / radians: well under the robot's precision

@@ -263,6 +263,30 @@ def lr_at(step: int, total: int, lr: float, warmup: int) -> float:
     return lr * (0.05 + 0.95 * 0.5 * (1 + math.cos(math.pi * p)))
 
 
+_FP32 = ("_mean", "_std", "_proj")  # normalisation and whitening buffers stay exact
+
+
+def export_checkpoint(src: str | Path, dst: str | Path) -> dict:
+    """The policy alone, to ship or serve: config, float16 weights (loaded back into float32;
+    the rounding moves actions by well under a millimetre), the training instructions'
+    embeddings, the meta and the loss history. No optimizer state (two thirds of a training
+    checkpoint)."""
+    import torch
+
+    from .policy import load_checkpoint
+
+    ck = load_checkpoint(src)
+    out = {"config": ck["config"], "step": ck["step"], "steps": ck.get("steps"), "meta": ck.get("meta", {}),
+           "losses": ck.get("losses", [])[::10], "val": ck.get("val", []),
+           "text_embeddings": ck.get("text_embeddings", {}), "saved": ck.get("saved"),
+           "model": {k: (v.half() if v.is_floating_point() and not k.endswith(_FP32) else v)
+                     for k, v in ck["model"].items()},
+           "exported_from": str(src)}
+    save_checkpoint(dst, out)
+    return {"out": str(dst), "bytes": Path(dst).stat().st_size, "params": sum(v.numel() for v in ck["model"].values()
+                                                                                if isinstance(v, torch.Tensor))}
+
+
 # -- training -----------------------------------------------------------------------------------
 def train(dataset: str | Path | list, out: str | Path, steps: int = 4000, batch: int = 64, resume: bool = False,
           lr: float = 1e-3, weight_decay: float = 1e-4, chunk: int = 10, ckpt_every: int = 500,
@@ -415,6 +439,9 @@ def main(args: argparse.Namespace) -> int:
     except (DatasetError, ValueError) as e:
         print(f"train: {e}", file=sys.stderr)
         return 2
+    if getattr(args, "export", None):
+        x = export_checkpoint(args.out, args.export)
+        print(f"exported the policy to {x['out']} ({x['bytes'] / 1e6:.1f} MB)", file=sys.stderr)
     print(f"trained {s['started_at']} -> {s['steps']} steps on {s['frames']} frames ({s['episodes']} episodes, "
           f"{s['tasks']} instructions), {s['params']:,} parameters, {s['s_per_step']} s/step; "
           f"loss {s['first_loss']} -> {s['last_loss']}"
