@@ -133,7 +133,7 @@ def _train(sub) -> None:
 def _eval(sub) -> None:
     p = sub.add_parser("eval", help="closed-loop pick-and-place success of a controller on held-out tables")
     p.add_argument("--controller", choices=("tiny_vla", "scripted"), default="tiny_vla")
-    p.add_argument("--checkpoint", default=None, help="tiny_vla: the checkpoint from `robot-assistant train`")
+    p.add_argument("--checkpoint", default=None, help="tiny_vla: the checkpoint (default: the shipped Panda one)")
     p.add_argument("--episodes", type=int, default=20)
     p.add_argument("--seed", type=int, default=1000, help="seed of the held-out tables (the recorder's is 0)")
     p.add_argument("--embodiment", choices=EMBODIMENTS, default="panda")

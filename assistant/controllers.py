@@ -29,11 +29,11 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any, Protocol
 
-import embodiments.policies as _policies
 from embodiments.policies import make_policy
 from embodiments.policies.instructions import InstructionError, parse_instruction
 from embodiments.policies.remote import PolicyUnavailable
 from embodiments.policies.runner import PolicyRunner, success_check
+from embodiments.policies.tiny_vla import SHIPPED_CHECKPOINT
 from embodiments.skills import SkillRunner
 from embodiments.skills.runner import Held, SkillContext
 from embodiments.types import DetectedObject, PerceivedScene, SkillResult
@@ -44,7 +44,7 @@ CONTROLLERS = ("scripted", "tiny_vla", "remote")
 POLICY_ACTIONS = frozenset({"pick", "put_in", "put_on"})  # the instructions with a success check
 POLICY_STEP_TIMEOUT_S = 20.0  # sim seconds a policy gets per step (the expert needs 4-8)
 REMOTE_TIMEOUT_S = 5.0  # wall seconds one request to a policy server may take, reconnects included
-DEFAULT_CHECKPOINT = Path(_policies.__file__).parent / "tiny_vla" / "checkpoints" / "panda.pt"
+DEFAULT_CHECKPOINT = SHIPPED_CHECKPOINT  # the Panda checkpoint in the package
 TINY_VLA_EMBODIMENTS = ("panda",)  # what the shipped demonstrations were recorded on
 
 

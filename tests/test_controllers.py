@@ -366,3 +366,19 @@ def test_a_server_speaking_another_protocol_is_refused_before_anything_moves(kin
     with pytest.raises(ControllerError, match="not an openpi policy server"):
         remote_session(url, timeout=1.0)
     assert time.monotonic() - t0 < 1.0 + 5.0  # the robot was built, and is gone again
+
+
+def test_the_shipped_tiny_vla_checkpoint_works_out_of_the_box():
+    """`--controller tiny_vla` with no --checkpoint: the Panda checkpoint in the package loads and
+    drives the arm toward the object from its cameras (success rates: docs/benchmarks.md)."""
+    assert DEFAULT_CHECKPOINT.exists() and DEFAULT_CHECKPOINT.stat().st_size < 8_000_000
+    with Session(SessionConfig(scene=scene(), controller="tiny_vla",
+                               controller_args={"step_timeout_s": 1.0, "embedder": FakeEmbedder()})) as s:
+        seen = watch_policy(s)
+        hand0 = s.robot.get_observation(cameras=False).arms["arm"].ee_pos.copy()
+        s.submit("put the red cube in the blue bowl")
+        for _ in range(45):
+            s.tick()
+        assert seen and seen[0] == "pick up the red cube"
+        moved = s.robot.get_observation(cameras=False).arms["arm"].ee_pos - hand0
+        assert np.linalg.norm(moved) > 0.01  # the policy moves the arm

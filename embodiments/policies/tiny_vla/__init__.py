@@ -9,3 +9,7 @@ the instruction embedded by a frozen MiniLM sentence encoder -> a chunk of end-e
 
 Nothing here is imported by `import embodiments.policies` (torch stays lazy).
 """
+from pathlib import Path
+
+# The Panda checkpoint shipped in the package (how it was made: checkpoints/README.md).
+SHIPPED_CHECKPOINT = Path(__file__).parent / "checkpoints" / "panda.pt"

@@ -221,9 +221,14 @@ def _worker_init() -> None:
 
 
 def main(args: argparse.Namespace) -> int:
-    if args.controller == "tiny_vla" and not args.checkpoint:
-        print("eval: --controller tiny_vla needs --checkpoint", file=sys.stderr)
-        return 2
+    if args.controller == "tiny_vla":
+        from . import SHIPPED_CHECKPOINT
+
+        args.checkpoint = args.checkpoint or str(SHIPPED_CHECKPOINT)
+        if not Path(args.checkpoint).exists():
+            print(f"eval: no tiny_vla checkpoint at {args.checkpoint}; train one with robot-assistant train "
+                  "or pass --checkpoint", file=sys.stderr)
+            return 2
     kw = {}
     if args.controller == "tiny_vla":
         if args.n_action_steps:
