@@ -37,6 +37,8 @@ and per kind:
     safety_clips   step, counts {kind: n}, reasons [[arm, reason], ...] (distinct, at most 10):
                    what the robot's safety limits changed since the last summary
     control        action (stop | resume | cancel), status
+    safety_stop    arm, reason, link, touched, force (N): the robot stopped itself on an
+                   unexpected contact (`embodiments/sim/contact.py`)
     fault          kind (skill_error | object_lost | perception | llm | controller), error
     task_end       status (done | failed | refused), reason
     reply          text, language, status

@@ -286,12 +286,14 @@ def test_the_mock_has_no_contact_sensing_and_keeps_its_hand_out_of_the_keep_out(
     robot.disconnect()
 
 
-def test_a_contact_stop_pauses_the_task_and_says_why_in_the_persons_language():
-    """Spanish: a pick meets an obstacle nobody mentioned; the task pauses with the contact reply;
-    with the obstacle gone, "sigue" finishes it."""
+def test_a_contact_stop_pauses_the_task_and_says_why_in_the_persons_language(tmp_path):
+    """Spanish: a pick meets an obstacle nobody mentioned; the task pauses with the contact reply
+    (and the task log says what was touched); with the obstacle gone, "sigue" finishes it."""
+    from assistant.tasklog import read_task_log
+
     scene = {"seed": 7, "objects": [{"id": "red_cube", "kind": "cube", "color": "red", "at": [0.0, 0.1]},
                                     {"id": "blue_bowl", "kind": "bowl", "color": "blue", "at": [0.1, -0.12]}]}
-    s = Session(SessionConfig("panda", SceneSpec.from_dict(scene)))
+    s = Session(SessionConfig("panda", SceneSpec.from_dict(scene), task_log=str(tmp_path / "log.jsonl")))
     try:
         r = s.submit("pon el cubo rojo en el cuenco azul")
         assert r.status is Status.RUNNING and r.language == "es"
@@ -313,6 +315,8 @@ def test_a_contact_stop_pauses_the_task_and_says_why_in_the_persons_language():
         assert [x.text for x in replies] == [say("es", "contact_stop")]
         assert replies[0].language == "es" and s.state().status is Status.PAUSED
         assert s.robot.halted and "fixture" in s.robot.safety_stop.reason
+        (stop,) = [e for e in read_task_log(tmp_path / "log.jsonl") if e["event"] == "safety_stop"]
+        assert stop["arm"] == "arm" and stop["force"] > 0 and "fixture" in stop["reason"]
         s.robot.world.c.removeBody(box)
         r = s.submit("sigue")
         assert r.status is Status.RUNNING
