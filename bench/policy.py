@@ -86,11 +86,16 @@ def measure(checkpoint: str | None, repeats: int, threads: int) -> dict:
 
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--checkpoint", default=None, help="a trained checkpoint (default: a random model)")
+    ap.add_argument("--checkpoint", default=None,
+                    help="a trained checkpoint (default: the shipped Panda one; a random model if there is none)")
     ap.add_argument("--repeats", type=int, default=200)
     ap.add_argument("--out", default=str(DOCS), help="markdown file whose policy section is rewritten")
     ap.add_argument("--no-docs", action="store_true", help="only print, do not rewrite --out")
     args = ap.parse_args(argv)
+    if args.checkpoint is None:
+        from embodiments.policies.tiny_vla import SHIPPED_CHECKPOINT
+
+        args.checkpoint = str(SHIPPED_CHECKPOINT) if SHIPPED_CHECKPOINT.exists() else None
     if args.checkpoint and not Path(args.checkpoint).exists():
         print(f"no checkpoint {args.checkpoint}: timing a random model of the shipped size")
         args.checkpoint = None
