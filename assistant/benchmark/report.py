@@ -185,7 +185,7 @@ def plots(results: list[EpisodeResult], img_dir: Path = IMG) -> list[str]:
                 grid[i, j] = 100 * sum(r.success for r in rs) / len(rs)
     fig, ax = plt.subplots(figsize=(7, 3.6))
     im = ax.imshow(grid, vmin=0, vmax=100, cmap="RdYlGn")
-    ax.set_xticks(range(len(PERTURBATIONS)), PERTURBATIONS)
+    ax.set_xticks(range(len(PERTURBATIONS)), PERTURBATIONS, rotation=25, ha="right")  # long names overlap
     ax.set_yticks(range(len(fams)), fams)
     for (i, j), v in np.ndenumerate(grid):
         ax.text(j, i, "-" if np.isnan(v) else f"{v:.0f}%", ha="center", va="center", fontsize=9)
