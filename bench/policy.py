@@ -95,7 +95,10 @@ def main(argv: list[str] | None = None) -> int:
     if args.checkpoint is None:
         from embodiments.policies.tiny_vla import SHIPPED_CHECKPOINT
 
-        args.checkpoint = str(SHIPPED_CHECKPOINT) if SHIPPED_CHECKPOINT.exists() else None
+        ck = SHIPPED_CHECKPOINT
+        if ck.resolve().is_relative_to(Path.cwd()):
+            ck = ck.resolve().relative_to(Path.cwd())  # the docs name it as the repository does
+        args.checkpoint = str(ck) if SHIPPED_CHECKPOINT.exists() else None
     if args.checkpoint and not Path(args.checkpoint).exists():
         print(f"no checkpoint {args.checkpoint}: timing a random model of the shipped size")
         args.checkpoint = None
