@@ -193,7 +193,7 @@ class TinyVLAPolicy(Policy):
         if self.cfg.action_mode != "target":
             return super().select_action(observation, instruction)
         if instruction != self._instruction:  # a changed instruction drops the old targets now
-            self._targets = []
+            self._targets, self._history, self._frame = [], [], 0  # (and the old chunks from the ensemble)
             self._instruction = instruction
         if not self._targets:
             self._targets = self._next_targets(observation, instruction)
