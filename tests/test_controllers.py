@@ -9,17 +9,15 @@ from __future__ import annotations
 
 import hashlib
 import http.server
-import select
-import signal
 import subprocess
 import sys
-import tempfile
 import threading
 import time
 from pathlib import Path
 
 import numpy as np
 import pytest
+from helpers import PolicyServer
 
 from assistant.controllers import DEFAULT_CHECKPOINT, ControllerError, PolicyController
 from assistant.messages import say
@@ -173,40 +171,11 @@ def test_script_command_refuses_a_missing_checkpoint_before_running_anything(tmp
 
 
 # -- remote ------------------------------------------------------------------------------------------
-class Server:
-    """`robot-assistant serve-policy` in a subprocess (its port read from the 'serving ... on ws://' line)."""
+class Server(PolicyServer):
+    """`serve-policy --port 0 ARGS` (see tests/helpers.py)."""
 
     def __init__(self, *args: str) -> None:
-        exe = Path(sys.executable).parent / "robot-assistant"
-        self.log = tempfile.TemporaryFile("w+")
-        self.proc = subprocess.Popen([str(exe), "serve-policy", "--port", "0", *args], cwd=ROOT,
-                                     stdout=subprocess.PIPE, stderr=self.log, text=True)
-        deadline, line = time.monotonic() + 60, ""
-        while time.monotonic() < deadline and "ws://" not in line:
-            if self.proc.poll() is not None:
-                self.log.seek(0)
-                raise RuntimeError(f"serve-policy exited {self.proc.returncode}: {self.log.read()}")
-            if select.select([self.proc.stdout], [], [], 0.2)[0]:
-                line = self.proc.stdout.readline()
-        if "ws://" not in line:
-            self.stop()
-            raise RuntimeError("serve-policy did not report ready in 60 s")
-        self.url = "ws://127.0.0.1:" + line.strip().rsplit(":", 1)[1]
-
-    def kill(self) -> None:
-        if self.proc.poll() is None:
-            self.proc.send_signal(signal.SIGKILL)
-            self.proc.wait(10)
-
-    def stop(self) -> None:
-        if self.proc.poll() is None:
-            self.proc.terminate()
-            try:
-                self.proc.wait(10)
-            except subprocess.TimeoutExpired:
-                self.kill()
-        self.proc.stdout.close()
-        self.log.close()
+        super().__init__("--port", "0", *args)
 
 
 @pytest.fixture(scope="module")

@@ -2,12 +2,10 @@
 from __future__ import annotations
 
 import os
-import select
 import signal
 import struct
 import subprocess
 import sys
-import tempfile
 import textwrap
 import time
 import urllib.request
@@ -15,6 +13,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from helpers import PolicyServer, cli
 
 from embodiments.policies import available_policies, make_policy, wire
 from embodiments.policies.remote import PolicyMismatch, PolicyUnavailable, RemotePolicy, RemotePolicyError, hold_action
@@ -41,47 +40,11 @@ def observation(arms=("arm",), cameras: bool = False) -> Observation:
                        cameras=cams)
 
 
-def _cli() -> list[str]:
-    exe = Path(sys.executable).parent / "robot-assistant"
-    return [str(exe)] if exe.exists() else [sys.executable, "-m", "assistant.cli"]
-
-
-class Server:
-    """`robot-assistant serve-policy` in a subprocess; `port` is read from its 'serving ... on ws://' line."""
+class Server(PolicyServer):
+    """`serve-policy --controller CONTROLLER --port PORT ARGS` (see tests/helpers.py)."""
 
     def __init__(self, controller: str = "hold", port: int = 0, *args: str) -> None:
-        self.log = tempfile.TemporaryFile("w+")  # its log: a pipe nobody reads could fill up and block it
-        self.proc = subprocess.Popen([*_cli(), "serve-policy", "--controller", controller, "--port", str(port), *args],
-                                     cwd=ROOT, stdout=subprocess.PIPE, stderr=self.log, text=True)
-        deadline, line = time.monotonic() + 30, ""
-        while time.monotonic() < deadline and "ws://" not in line:
-            if self.proc.poll() is not None:
-                self.log.seek(0)
-                raise RuntimeError(f"serve-policy exited {self.proc.returncode}: {self.log.read()}")
-            ready, _, _ = select.select([self.proc.stdout], [], [], 0.2)
-            if ready:
-                line = self.proc.stdout.readline()
-        if "ws://" not in line:
-            self.stop()
-            raise RuntimeError("serve-policy did not report ready in 30 s")
-        self.port = int(line.strip().rsplit(":", 1)[1])
-        self.url = f"ws://127.0.0.1:{self.port}"
-
-    def kill(self) -> None:
-        if self.proc.poll() is None:
-            self.proc.send_signal(signal.SIGKILL)
-            self.proc.wait(10)
-
-    def stop(self) -> None:
-        if self.proc.poll() is None:
-            os.kill(self.proc.pid, signal.SIGCONT)
-            self.proc.terminate()
-            try:
-                self.proc.wait(10)
-            except subprocess.TimeoutExpired:
-                self.kill()
-        self.proc.stdout.close()
-        self.log.close()
+        super().__init__("--controller", controller, "--port", str(port), *args, ready_s=30)
 
 
 @pytest.fixture
@@ -346,7 +309,7 @@ def test_policy_error_comes_back_and_server_keeps_serving(server, tmp_path):
 
 
 def test_serve_policy_unknown_controller_fails_cleanly():
-    r = subprocess.run([*_cli(), "serve-policy", "--controller", "no_such_policy", "--port", "0"], cwd=ROOT,
+    r = subprocess.run([*cli(), "serve-policy", "--controller", "no_such_policy", "--port", "0"], cwd=ROOT,
                        capture_output=True, text=True, timeout=60)
     assert r.returncode == 2 and "unknown controller 'no_such_policy'" in r.stderr
 
