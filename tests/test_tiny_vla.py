@@ -145,7 +145,7 @@ def test_training_lowers_the_loss_and_resumes(trained, tiny_dataset):
 
 
 def test_chunks_stay_within_their_step(tiny_dataset):
-    from embodiments.policies.tiny_vla.train import load_dataset
+    from embodiments.policies.tiny_vla.data import load_dataset
 
     d = load_dataset(tiny_dataset)
     assert d.images["observation.images.front"].shape[1:] == (96, 128, 3)
@@ -198,7 +198,7 @@ def test_policy_drives_the_panda(trained):
 
 def test_target_chunks_are_commanded_poses_relative_to_now(tiny_dataset):
     """"target" mode: frame t+k's commanded pose (its state + its action) minus frame t's pose."""
-    from embodiments.policies.tiny_vla.train import load_dataset
+    from embodiments.policies.tiny_vla.data import load_dataset
 
     d = load_dataset(tiny_dataset)
     assert d.pose_at == (0,)
@@ -250,7 +250,7 @@ def test_target_policy_servoes_to_absolute_targets(trained):
 
 def test_two_datasets_train_as_one(tiny_dataset):
     """Clean and DART-noised demonstrations (or any two recordings of one robot) as one dataset."""
-    from embodiments.policies.tiny_vla.train import load_dataset, load_datasets
+    from embodiments.policies.tiny_vla.data import load_dataset, load_datasets
 
     one = load_dataset(tiny_dataset)
     both = load_datasets([tiny_dataset, tiny_dataset])

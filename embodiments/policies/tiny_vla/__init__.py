@@ -4,7 +4,8 @@ the instruction embedded by a frozen MiniLM sentence encoder -> a chunk of end-e
     model.py   the network (conv encoders with FiLM, proprio MLP, chunk head) and its config
     text.py    the frozen all-MiniLM-L6-v2 encoder with an in-memory + on-disk cache
     policy.py  TinyVLAPolicy, registered as "tiny_vla"
-    train.py   `robot-assistant train`
+    data.py    datasets as training arrays: chunk targets, resizing, augmentation
+    train.py   `robot-assistant train` (and `--export`)
     eval.py    `robot-assistant eval`
 
 Nothing here is imported by `import embodiments.policies` (torch stays lazy).

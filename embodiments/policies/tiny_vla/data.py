@@ -1,0 +1,204 @@
+"""Training data for the tiny VLA: a LeRobotDataset v3.0 (or several) as arrays, its chunk
+targets, image resizing and augmentation (used by `train.py`).
+
+The dataset's videos are decoded once into uint8 arrays (kept next to the checkpoint as
+`<out>.frames.npz`, reused while the dataset is unchanged). Each training sample is one frame:
+its images, its state, its task and the next K actions of the same step of the episode (a chunk
+running past the step's end is padded with its last action and masked out of the loss).
+"""
+from __future__ import annotations
+
+import json
+import os
+import sys
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+CACHE_VERSION = 1
+
+
+@dataclass
+class TrainData:
+    images: dict[str, np.ndarray]  # key -> (N, h, w, 3) uint8
+    state: np.ndarray  # (N, S) float32
+    action: np.ndarray  # (N, A) float32
+    task: np.ndarray  # (N,) int: index into tasks
+    episode: np.ndarray  # (N,) int
+    segment_end: np.ndarray  # (N,) int: the last frame of the frame's step (same episode and task)
+    tasks: list[str]
+    fps: int
+    every: int
+    arms: tuple[str, ...]
+    embodiment: str
+    pose_at: tuple[int, ...] = ()  # per arm: the index of its ee_x in the state (ee_x, ee_y, ee_z, yaw follow)
+
+    @property
+    def n(self) -> int:
+        return len(self.state)
+
+    def chunk_indices(self, idx: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
+        """(B, k) frame indices of each sample's next k actions (clamped to its step) and the mask."""
+        raw = idx[:, None] + np.arange(k)[None, :]
+        end = self.segment_end[idx][:, None]
+        return np.minimum(raw, end), raw <= end
+
+    def chunk_targets(self, idx: np.ndarray, k: int, mode: str) -> tuple[np.ndarray, np.ndarray]:
+        """(B, k, A) training targets for the samples `idx` and the (B, k) mask (see model.py's
+        `action_mode`). "target": the commanded hand pose of each future frame (its measured pose +
+        its recorded action) relative to the pose measured at the sample's frame; the finger
+        opening as recorded."""
+        ci, mask = self.chunk_indices(idx, k)
+        act = self.action[ci]
+        if mode == "delta":
+            return act, mask
+        if mode != "target":
+            raise ValueError(f"unknown action mode {mode!r}")
+        out = act.copy()
+        for a, off in enumerate(self.pose_at):
+            col = a * 5  # ACTION_DIM per arm: dx, dy, dz, dyaw, gripper
+            rel = self.state[ci][..., off:off + 4] + act[..., col:col + 4] - self.state[idx][:, None, off:off + 4]
+            rel[..., 3] = (rel[..., 3] + np.pi) % (2 * np.pi) - np.pi
+            out[..., col:col + 4] = rel
+        return out, mask
+
+
+def _fingerprint(reader) -> dict:
+    return {"version": CACHE_VERSION, "root": str(Path(reader.root).resolve()), "frames": reader.num_frames,
+            "episodes": reader.num_episodes, "keys": reader.video_keys}
+
+
+def load_dataset(root: str | Path, cache: str | Path | None = None, progress: bool = False) -> TrainData:
+    from tqdm import tqdm
+
+    from ...datasets import LeRobotV3Reader
+
+    reader = LeRobotV3Reader(root)
+    if reader.num_episodes == 0:
+        raise ValueError(f"{root}: no episodes")
+    rec_path = Path(root) / "meta" / "recording.json"
+    rec = json.loads(rec_path.read_text()) if rec_path.exists() else {}
+    every = int(rec.get("every", 3))
+    names = reader.features["action"]["names"]
+    arms = tuple(dict.fromkeys(n.split(".")[0] for n in names))
+    state_names = list(reader.features["observation.state"]["names"])
+    pose_at = tuple(state_names.index(f"{a}.ee_x") for a in arms)
+    fp = _fingerprint(reader)
+    images: dict[str, np.ndarray] | None = None
+    if cache is not None and Path(cache).exists():
+        try:
+            with np.load(cache, allow_pickle=False) as z:
+                if json.loads(str(z["fingerprint"])) == fp:
+                    images = {k: z[f"img/{k}"] for k in reader.video_keys}
+        except (OSError, ValueError, KeyError):
+            images = None
+    states, actions, tasks, eps = [], [], [], []
+    frames: dict[str, list[np.ndarray]] = {k: [] for k in reader.video_keys}
+    for ep in tqdm(range(reader.num_episodes), desc="decoding", unit="ep", disable=not progress, file=sys.stderr):
+        e = reader.episode(ep, videos=images is None)
+        n = len(e["observation.state"])
+        states.append(e["observation.state"].astype(np.float32))
+        actions.append(e["action"].astype(np.float32))
+        tasks.append(np.asarray(e["task_index"], dtype=np.int64))
+        eps.append(np.full(n, ep, dtype=np.int64))
+        if images is None:
+            for k in reader.video_keys:
+                if len(e[k]) != n:
+                    raise ValueError(f"episode {ep}: {len(e[k])} {k} frames for {n} rows")
+                frames[k].append(e[k])
+    if images is None:
+        images = {k: np.concatenate(v).astype(np.uint8) for k, v in frames.items()}
+        if cache is not None:
+            tmp = Path(cache).with_name(f".{Path(cache).name}.{os.getpid()}.tmp.npz")
+            np.savez(tmp, fingerprint=json.dumps(fp), **{f"img/{k}": v for k, v in images.items()})
+            os.replace(tmp, cache)
+    task = np.concatenate(tasks)
+    episode = np.concatenate(eps)
+    n = len(task)
+    seg_end = np.empty(n, dtype=np.int64)
+    last = n - 1
+    for i in range(n - 1, -1, -1):
+        if i < n - 1 and (episode[i + 1] != episode[i] or task[i + 1] != task[i]):
+            last = i
+        seg_end[i] = last
+    return TrainData(images, np.concatenate(states), np.concatenate(actions), task, episode, seg_end,
+                     list(reader.tasks), reader.fps, every, arms, str(reader.info.get("robot_type") or ""),
+                     pose_at)
+
+
+def resize_frames(frames: np.ndarray, h: int, w: int, batch: int = 2048) -> np.ndarray:
+    """(N, H, W, 3) uint8 -> (N, h, w, 3) uint8, exactly as the policy resizes one frame at run time."""
+    from .policy import resize
+
+    if frames.shape[1:3] == (h, w):
+        return frames
+    return np.concatenate([resize_batch(frames[i:i + batch], h, w, resize) for i in range(0, len(frames), batch)])
+
+
+def resize_batch(frames: np.ndarray, h: int, w: int, one) -> np.ndarray:
+    H, W = frames.shape[1:3]
+    if H % h == 0 and W % w == 0:  # the policy's area average: the same on a batch
+        return np.stack([one(f, h, w) for f in frames])
+    import torch
+    import torch.nn.functional as F
+
+    t = torch.from_numpy(np.ascontiguousarray(frames)).permute(0, 3, 1, 2).float()
+    t = F.interpolate(t, size=(h, w), mode="bilinear", antialias=True, align_corners=False)
+    return t.permute(0, 2, 3, 1).round().clamp(0, 255).to(torch.uint8).numpy()
+
+
+def load_datasets(roots: list[str | Path], cache: str | Path | None = None, progress: bool = False) -> TrainData:
+    """Several datasets of the same robot as one (e.g. clean demonstrations + DART-noised ones):
+    episodes are numbered on, instructions merged. Each keeps its own decoded-frames cache."""
+    if len(roots) == 1:
+        return load_dataset(roots[0], cache, progress)
+    def cache_of(i: int):  # the first dataset's cache is the single-dataset one (a resume reuses it)
+        return None if cache is None else (cache if i == 0 else Path(cache).with_name(f"{Path(cache).name}.{i}.npz"))
+
+    parts = [load_dataset(r, cache_of(i), progress) for i, r in enumerate(roots)]
+    first = parts[0]
+    for d, r in zip(parts[1:], roots[1:]):
+        if (d.fps, d.every, d.arms, d.pose_at, d.state.shape[1], d.action.shape[1]) != (
+                first.fps, first.every, first.arms, first.pose_at, first.state.shape[1], first.action.shape[1]) \
+                or {k: v.shape[1:] for k, v in d.images.items()} != {k: v.shape[1:] for k, v in first.images.items()}:
+            raise ValueError(f"{r}: not the same robot, rate, cameras or state/action layout as {roots[0]}")
+    tasks = list(dict.fromkeys(t for d in parts for t in d.tasks))
+    index = {t: i for i, t in enumerate(tasks)}
+    ep_off, fr_off, task, episode, seg_end = 0, 0, [], [], []
+    for d in parts:
+        task.append(np.array([index[d.tasks[i]] for i in d.task], dtype=np.int64))
+        episode.append(d.episode + ep_off)
+        seg_end.append(d.segment_end + fr_off)
+        ep_off += int(d.episode.max()) + 1
+        fr_off += d.n
+    return TrainData({k: np.concatenate([d.images[k] for d in parts]) for k in first.images},
+                     np.concatenate([d.state for d in parts]), np.concatenate([d.action for d in parts]),
+                     np.concatenate(task), np.concatenate(episode), np.concatenate(seg_end), tasks, first.fps,
+                     first.every, first.arms, first.embodiment, first.pose_at)
+
+
+# -- augmentation -------------------------------------------------------------------------------
+def augment(x, pad: int = 4, jitter: float = 0.2):
+    """Random shift (replicate-pad then crop, per sample) and colour jitter (brightness, contrast,
+    per-channel gain) on a (B, 3, h, w) batch in [0, 1]."""
+    import torch
+    import torch.nn.functional as F
+
+    b, _, h, w = x.shape
+    if pad:
+        xp = F.pad(x, (pad, pad, pad, pad), mode="replicate")
+        dy = torch.randint(0, 2 * pad + 1, (b,))
+        dx = torch.randint(0, 2 * pad + 1, (b,))
+        rows = (dy[:, None] + torch.arange(h)[None, :])  # (b, h)
+        cols = (dx[:, None] + torch.arange(w)[None, :])  # (b, w)
+        bi = torch.arange(b)[:, None, None]
+        x = xp.permute(0, 2, 3, 1)[bi, rows[:, :, None], cols[:, None, :]].permute(0, 3, 1, 2)
+    if jitter:
+        bright = 1 + (torch.rand(b, 1, 1, 1) * 2 - 1) * jitter
+        contrast = 1 + (torch.rand(b, 1, 1, 1) * 2 - 1) * jitter
+        gain = 1 + (torch.rand(b, 3, 1, 1) * 2 - 1) * jitter / 2
+        mean = x.mean(dim=(1, 2, 3), keepdim=True)
+        x = ((x - mean) * contrast + mean) * bright * gain
+        x = x.clamp(0, 1)
+    return x
