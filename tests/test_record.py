@@ -277,7 +277,7 @@ def test_writer_rolls_over_to_new_files_and_checks_its_input(tmp_path):
 
 
 def test_dart_noise_moves_the_robot_but_the_clean_action_is_recorded():
-    from embodiments.policies.record import NoisyExpert
+    from embodiments.policies.dart import NoisyExpert
 
     class Expert:
         arms = ("arm",)
