@@ -116,6 +116,12 @@ def _train(sub) -> None:
     p.add_argument("--action-mode", choices=("target", "delta"), default="target",
                    help="what a chunk holds: hand targets relative to the hand now, or per-tick deltas")
     p.add_argument("--image-scale", type=float, default=1.0, help="train on the dataset's images scaled by this")
+    p.add_argument("--aux-goal", type=float, default=0.0, metavar="W",
+                   help="add W x an auxiliary loss: where each step goes (the object, then the container), "
+                        "predicted from the front camera and relative to the hand (needs the recording's seeds)")
+    p.add_argument("--mirror", action="store_true",
+                   help="also train on each sample mirrored left-right (one-arm robots; the network then reads "
+                        "the hand pose, not the joint angles)")
     p.add_argument("--threads", type=int, default=2, help="torch threads for training")
     p.add_argument("--ckpt-every", type=int, default=500, help="checkpoint (and loss plot) every N steps")
     p.add_argument("--seed", type=int, default=0)

@@ -30,6 +30,8 @@ from torch import nn
 
 from .text import TEXT_DIM
 
+GOAL_SCALE = 0.1  # m: the goal heads' unit (the table's inner area is about +-0.25 m)
+
 
 @dataclass
 class TinyVLAConfig:
@@ -43,6 +45,10 @@ class TinyVLAConfig:
     feat_dim: int = 128
     hidden: int = 512
     action_mode: str = "target"  # "target" | "delta": see the module docstring
+    aux_goal: bool = False  # heads that say where the step goes (training only: see `TinyVLA.forward`)
+    # the state entries the network sees (None: all). Mirror-trained models keep each arm's hand pose
+    # and gripper and leave the joint angles out: a mirrored joint vector is not a negated one.
+    state_keep: list[int] | None = None
     # PCA whitening of the instruction embedding, fitted on the training instructions (see `fit_text_whitening`)
     text_mean: list[float] | None = None
     text_proj: list[list[float]] | None = None  # (text_dim, k)
@@ -138,13 +144,23 @@ class TinyVLA(nn.Module):
         self.encoders = nn.ModuleDict({k.replace(".", "_"): FiLMConvEncoder(h, w, cfg.channels, text_in,
                                                                             cfg.feat_dim)
                                        for k, (h, w) in cfg.cameras.items()})
-        self.proprio = nn.Sequential(nn.Linear(cfg.state_dim, 128), nn.GELU(), nn.Linear(128, 128), nn.GELU())
+        n_state = len(cfg.state_keep) if cfg.state_keep is not None else cfg.state_dim
+        if cfg.state_keep is not None:
+            self.register_buffer("state_keep", torch.tensor(cfg.state_keep, dtype=torch.long), persistent=False)
+        self.proprio = nn.Sequential(nn.Linear(n_state, 128), nn.GELU(), nn.Linear(128, 128), nn.GELU())
         self.text = nn.Sequential(nn.Linear(text_in, 128), nn.GELU())
         d_in = cfg.feat_dim * len(cfg.cameras) + 128 + 128
         self.inp = nn.Sequential(nn.Linear(d_in, cfg.hidden), nn.LayerNorm(cfg.hidden), nn.GELU())
         self.res = nn.ModuleList([nn.Sequential(nn.Linear(cfg.hidden, cfg.hidden), nn.LayerNorm(cfg.hidden), nn.GELU(),
                                                 nn.Linear(cfg.hidden, cfg.hidden)) for _ in range(2)])
         self.out = nn.Linear(cfg.hidden, cfg.chunk * cfg.action_dim)
+        if cfg.aux_goal:
+            # Where the step goes, as a training signal for the encoders: on the table from the
+            # front camera's features alone (the named object found in the image), and relative
+            # to the hand from the trunk. Unused when acting.
+            self.goal_front = nn.Linear(cfg.feat_dim, 3)
+            self._front = next((i for i, k in enumerate(cfg.cameras) if k.endswith("front")), 0)
+            self.goal_rel = nn.Linear(cfg.hidden, 3)
         self._register_norm("state", cfg.state_mean, cfg.state_std, cfg.state_dim)
         self._register_norm("action", cfg.action_mean, cfg.action_std, cfg.action_dim)
         self.register_buffer("img_mean", torch.tensor([0.5, 0.5, 0.5]).view(1, 3, 1, 1), persistent=False)
@@ -155,18 +171,26 @@ class TinyVLA(nn.Module):
         self.register_buffer(f"{name}_mean", m)
         self.register_buffer(f"{name}_std", s)
 
-    def forward(self, images: dict[str, torch.Tensor], state: torch.Tensor, text: torch.Tensor) -> torch.Tensor:
+    def forward(self, images: dict[str, torch.Tensor], state: torch.Tensor, text: torch.Tensor,
+                aux: bool = False):
         """images: key -> (B, 3, h, w) float in [0, 1]; state (B, state_dim) raw; text (B, text_dim).
-        Returns normalised actions (B, K, action_dim)."""
+        Returns normalised actions (B, K, action_dim); with `aux` (a model built with `aux_goal`)
+        also the goal heads' (B, 3) predictions: on the table from the front camera, and relative
+        to the first arm's hand, both in units of GOAL_SCALE metres."""
         if self.cfg.text_proj is not None:
             text = (text - self.text_mean) @ self.text_proj
         feats = [enc(images[k] - self.img_mean, text)
                  for k, enc in zip(self.cfg.cameras, self.encoders.values())]
         s = (state - self.state_mean) / self.state_std
+        if self.cfg.state_keep is not None:
+            s = s[:, self.state_keep]
         x = self.inp(torch.cat([*feats, self.proprio(s), self.text(text)], dim=-1))
         for block in self.res:
             x = x + block(x)
-        return self.out(x).view(-1, self.cfg.chunk, self.cfg.action_dim)
+        actions = self.out(x).view(-1, self.cfg.chunk, self.cfg.action_dim)
+        if not aux:
+            return actions
+        return actions, self.goal_front(feats[self._front]), self.goal_rel(x)
 
     def normalise_actions(self, a: torch.Tensor) -> torch.Tensor:
         return (a - self.action_mean) / self.action_std

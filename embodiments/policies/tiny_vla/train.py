@@ -20,7 +20,7 @@ from pathlib import Path
 
 import numpy as np
 
-from .data import augment, load_datasets, resize_frames
+from .data import augment, hand_state_columns, load_datasets, mirror_batch, mirror_columns, resize_frames
 
 
 # -- checkpoints --------------------------------------------------------------------------------
@@ -102,12 +102,13 @@ def export_checkpoint(src: str | Path, dst: str | Path) -> dict:
 def train(dataset: str | Path | list, out: str | Path, steps: int = 4000, batch: int = 64, resume: bool = False,
           lr: float = 1e-3, weight_decay: float = 1e-4, chunk: int = 10, ckpt_every: int = 500,
           val_every: int | None = None, seed: int = 0, threads: int = 2, progress: bool = True,
-          embedder=None, log=None, action_mode: str = "target", image_scale: float = 1.0) -> dict:
+          embedder=None, log=None, action_mode: str = "target", image_scale: float = 1.0,
+          aux_goal: float = 0.0, mirror: bool = False) -> dict:
     """Train (or resume) and return a summary: steps done, first/last losses, checkpoint paths."""
     import torch
     from tqdm import tqdm
 
-    from .model import TinyVLA, TinyVLAConfig, fit_text_whitening, images_to_tensor, param_count
+    from .model import GOAL_SCALE, TinyVLA, TinyVLAConfig, fit_text_whitening, images_to_tensor, param_count
 
     if threads:
         torch.set_num_threads(threads)
@@ -136,15 +137,25 @@ def train(dataset: str | Path | list, out: str | Path, steps: int = 4000, batch:
 
         embedder = default_embedder()
     text = torch.from_numpy(embedder.embed(data.tasks))  # (n_tasks, 384): the encoder runs once per task
+    columns = mirror_columns(data) if mirror else None
     if prev is not None:
         cfg = TinyVLAConfig.from_dict(prev["config"])
+        if mirror and cfg.state_keep is None:
+            raise ValueError("--mirror on a checkpoint trained without it (its network reads the joint angles)")
     else:
         st = data.state[train_idx]
         sample = np.random.default_rng(seed).choice(train_idx, size=min(len(train_idx), 20000), replace=False)
         ac_chunks, ac_mask = data.chunk_targets(np.sort(sample), chunk, action_mode)
         ac = ac_chunks[ac_mask]  # every valid (sample, k) row: one set of statistics for all k
+        if mirror:  # statistics of the data as trained on (each sample and its mirror image): symmetric
+            st_m, ac_m = st.copy(), ac.copy()
+            st_m[:, columns[0]] *= -1
+            ac_m[:, columns[1]] *= -1
+            st, ac = np.concatenate([st, st_m]), np.concatenate([ac, ac_m])
         t_mean, t_proj = fit_text_whitening(text.numpy()) if len(data.tasks) >= 8 else (None, None)
-        cfg = TinyVLAConfig(action_mode=action_mode, text_mean=t_mean, text_proj=t_proj, cameras=sizes,
+        cfg = TinyVLAConfig(action_mode=action_mode, aux_goal=aux_goal > 0,
+                            state_keep=hand_state_columns(data) if mirror else None,
+                            text_mean=t_mean, text_proj=t_proj, cameras=sizes,
                             state_dim=data.state.shape[1], action_dim=data.action.shape[1], chunk=chunk,
                             state_mean=st.mean(0).tolist(), state_std=np.maximum(st.std(0), 1e-3).tolist(),
                             action_mean=ac.mean(0).tolist(), action_std=np.maximum(ac.std(0), 1e-3).tolist())
@@ -162,7 +173,13 @@ def train(dataset: str | Path | list, out: str | Path, steps: int = 4000, batch:
     val_every = val_every or ckpt_every
     meta = {"every": data.every, "fps": data.fps, "arms": list(data.arms), "embodiment": data.embodiment,
             "dataset": ", ".join(str(Path(r).resolve()) for r in roots), "frames": data.n, "episodes": n_eps,
-            "val_episodes": sorted(val_eps), "params": param_count(model)}
+            "val_episodes": sorted(val_eps), "params": param_count(model), "mirror": mirror, "aux_goal": aux_goal}
+
+    use_aux = aux_goal > 0 and cfg.aux_goal and data.goal is not None and not np.isnan(data.goal).all()
+    if aux_goal > 0 and not use_aux:
+        print("train: no goal positions for these episodes (no seeds in meta/recording.json, or a checkpoint "
+              "without the goal heads): training without the auxiliary loss", file=sys.stderr)
+    hand = data.pose_at[0] if data.pose_at else 0
 
     def batch_tensors(idx: np.ndarray, aug: bool):
         target, mask = data.chunk_targets(idx, cfg.chunk, cfg.action_mode)
@@ -170,13 +187,30 @@ def train(dataset: str | Path | list, out: str | Path, steps: int = 4000, batch:
         for k, arr in data.images.items():
             x = images_to_tensor(arr[idx])
             imgs[k] = augment(x) if aug else x
-        return (imgs, torch.from_numpy(data.state[idx]), text[torch.from_numpy(data.task[idx])],
-                torch.from_numpy(target), torch.from_numpy(mask))
+        goal = data.goal[idx] if use_aux else np.full((len(idx), 3), np.nan, np.float32)
+        state = data.state[idx]  # (fancy indexing: copies, safe to mirror in place)
+        if aug and mirror:
+            mirror_batch(imgs, state, target, goal, rng.random(len(idx)) < 0.5, columns)
+        return (imgs, torch.from_numpy(state), text[torch.from_numpy(data.task[idx])],
+                torch.from_numpy(target), torch.from_numpy(mask), torch.from_numpy(goal))
 
-    def loss_of(imgs, state, txt, target, mask):
-        pred = model(imgs, state, txt)
+    def loss_of(imgs, state, txt, target, mask, goal, with_aux: bool = False):
+        """(loss to minimise, action loss): with `with_aux` the first adds `aux_goal` times the goal
+        heads' L1 (in GOAL_SCALE units) on the frames whose goal is known; the curves show the
+        action loss alone, so runs with and without the heads compare."""
+        out = model(imgs, state, txt, aux=True) if use_aux else model(imgs, state, txt)
+        pred = out[0] if use_aux else out
         err = (pred - model.normalise_actions(target)).abs().mean(-1)
-        return (err * mask).sum() / mask.sum().clamp(min=1)
+        loss = (err * mask).sum() / mask.sum().clamp(min=1)
+        if not (with_aux and use_aux):
+            return loss, loss
+        known = ~torch.isnan(goal).any(-1)
+        if not known.any():
+            return loss, loss
+        g = goal[known] / GOAL_SCALE
+        rel = g - state[known][:, hand:hand + 3] / GOAL_SCALE
+        aux = (out[1][known] - g).abs().mean() + (out[2][known] - rel).abs().mean()
+        return loss + aux_goal * aux, loss
 
     def validate() -> float | None:
         if len(val_idx) == 0:
@@ -187,7 +221,7 @@ def train(dataset: str | Path | list, out: str | Path, steps: int = 4000, batch:
         with torch.no_grad():
             for i in range(0, len(sel), 128):
                 part = sel[i:i + 128]
-                tot += float(loss_of(*batch_tensors(part, False))) * len(part)
+                tot += float(loss_of(*batch_tensors(part, False))[1]) * len(part)
                 n += len(part)
         model.train()
         return tot / n
@@ -211,13 +245,13 @@ def train(dataset: str | Path | list, out: str | Path, steps: int = 4000, batch:
         for g in opt.param_groups:
             g["lr"] = lr_at(step, steps, lr, warmup)
         idx = rng.choice(train_idx, size=min(batch, len(train_idx)), replace=len(train_idx) < batch)
-        loss = loss_of(*batch_tensors(idx, True))
+        loss, act_loss = loss_of(*batch_tensors(idx, True), with_aux=True)
         opt.zero_grad(set_to_none=True)
         loss.backward()
         torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
         opt.step()
         step += 1
-        losses.append((step, float(loss.detach())))
+        losses.append((step, float(act_loss.detach())))
         bar.update(1)
         if step % 10 == 0:
             bar.set_postfix(loss=f"{np.mean([v for _, v in losses[-50:]]):.4f}")
@@ -245,7 +279,8 @@ def main(args: argparse.Namespace) -> int:
         s = train(args.dataset, args.out, args.steps, args.batch, args.resume, lr=args.lr, chunk=args.chunk,
                   ckpt_every=args.ckpt_every, seed=args.seed, progress=not args.quiet,
                   action_mode=getattr(args, "action_mode", "target"), image_scale=getattr(args, "image_scale", 1.0),
-                  threads=getattr(args, "threads", 2),
+                  threads=getattr(args, "threads", 2), aux_goal=getattr(args, "aux_goal", 0.0),
+                  mirror=getattr(args, "mirror", False),
                   log=(lambda m: print(m, file=sys.stderr)) if args.quiet else None)
     except (DatasetError, ValueError) as e:
         print(f"train: {e}", file=sys.stderr)
