@@ -148,7 +148,8 @@ def _eval(sub) -> None:
     p.add_argument("--video", default=None, help="write MP4s of the first episodes into this folder")
     p.add_argument("--video-episodes", type=int, default=3)
     p.add_argument("--workers", type=int, default=1, help="episodes run in parallel processes (same episodes)")
-    p.add_argument("--n-action-steps", type=int, default=None, help="tiny_vla: actions run per chunk (dataset fps)")
+    p.add_argument("--n-action-steps", type=int, default=None,
+                   help="tiny_vla: actions run per chunk (dataset fps; default half the chunk)")
     p.add_argument("--temporal-ensemble", type=float, default=None, help="tiny_vla: ACT temporal ensembling weight m")
     p.add_argument("--quiet", action="store_true", help="no progress bar")
 

@@ -129,7 +129,8 @@ def main(argv: list[str] | None = None) -> int:
         "",
         f"With the best setting ({best['threads']} thread(s), {best['median_ms']:.1f} ms) the network could run "
         f"{hz:.0f} times a second: a new chunk at every 20 fps dataset frame (temporal ensembling, one chunk per "
-        f"50 ms) uses {best['median_ms'] / 50:.0%} of the time, and running whole chunks (one per "
+        f"50 ms) uses {best['median_ms'] / 50:.0%} of the time, running half of each chunk (the default, one "
+        f"per {chunk_ms / 2:.0f} ms) {2 * best['median_ms'] / chunk_ms:.0%}, and whole chunks (one per "
         f"{chunk_ms:.0f} ms) {best['median_ms'] / chunk_ms:.0%}."
         " Batch-1 inference gains little from a second thread, and on a 2-core machine busy with the simulation "
         "two torch threads can spin against each other; the p95 column shows that tail.",

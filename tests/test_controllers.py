@@ -292,7 +292,7 @@ def test_tiny_vla_served_remotely_gets_the_cameras_it_asks_for(checkpoint):
         with remote_session(server.url, timeout=30.0) as s:
             runner = s.dm.runner
             assert runner.policy.cameras == ("front", "wrist_arm") and runner.policy_runner.cameras
-            assert runner.policy.chunk_size == 30  # 10 predicted frames, each held for 3 control ticks
+            assert runner.policy.chunk_size == 15  # 5 of 10 predicted frames run, each held for 3 control ticks
             seen = watch_policy(s)
             s.submit("put the red cube in the blue bowl")
             s.run(1.0)

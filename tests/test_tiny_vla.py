@@ -172,10 +172,10 @@ def test_policy_drives_the_panda(trained):
         instruction = "pick up the red cube"
         # the policy renders the dataset's own small images itself, once per chunk
         policy = make_policy("tiny_vla", checkpoint=ck, robot=robot)
-        assert policy.info.cameras == () and policy.chunk_size == 30
+        assert policy.info.cameras == () and policy.chunk_size == 15  # half of 10 frames, 3 ticks each
         obs = robot.get_observation(cameras=False)
         chunk = policy.predict_action_chunk(obs, instruction)
-        assert chunk.shape == (30, 5) and np.isfinite(chunk).all()
+        assert chunk.shape == (15, 5) and np.isfinite(chunk).all()
         assert np.array_equal(chunk[0], chunk[2]) and np.abs(chunk[:, :3]).max() < 0.2
         runner = PolicyRunner(robot, policy)
         runner.start(instruction, timeout_s=5.0)
@@ -226,7 +226,8 @@ def test_target_policy_servoes_to_absolute_targets(trained):
 
     ck, _ = trained
     policy = make_policy("tiny_vla", checkpoint=ck, arms=("arm",))
-    assert policy.cfg.action_mode == "target"
+    assert policy.cfg.action_mode == "target" and policy.n_action_steps == policy.cfg.chunk // 2  # the default
+    n = policy.n_action_steps
     rel = np.tile(np.array([[0.05, -0.02, 0.01, 0.1, 0.04]], dtype=np.float32), (policy.cfg.chunk, 1))
     policy.predict_chunk_at_fps = lambda obs, instr: rel  # the network's output, fixed for the check
 
@@ -240,12 +241,12 @@ def test_target_policy_servoes_to_absolute_targets(trained):
     a1 = policy.select_action(obs_at(0.42), "pick up the red cube")  # the hand moved 2 cm: 3 cm to go
     assert np.allclose(a1[:3], [0.03, -0.02, 0.01], atol=1e-6)
     policy.select_action(obs_at(0.44), "pick up the red cube")
-    assert len(policy._targets) == 3 * (policy.cfg.chunk - 1)
+    assert len(policy._targets) == 3 * (n - 1)
     policy.select_action(obs_at(0.44), "put the red cube in the blue bowl")  # new instruction: fresh chunk
-    assert len(policy._targets) == 3 * policy.cfg.chunk - 1
+    assert len(policy._targets) == 3 * n - 1
     # what a remote server would send: the same targets relative to the observed hand
     chunk = policy.predict_action_chunk(obs_at(0.40), "pick up the red cube")
-    assert chunk.shape == (3 * policy.cfg.chunk, 5) and np.allclose(chunk[:, 0], 0.05)
+    assert chunk.shape == (3 * n, 5) and np.allclose(chunk[:, 0], 0.05)
 
 
 def test_two_datasets_train_as_one(tiny_dataset):
