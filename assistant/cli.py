@@ -96,6 +96,9 @@ def _record(sub) -> None:
     p.add_argument("--noise", type=float, default=0.0,
                    help="DART noise: std (m) of slowly varying noise added to the executed hand targets; "
                         "the clean expert action is recorded")
+    p.add_argument("--fumble", type=float, default=0.0,
+                   help="share of episodes whose first grasp misses on purpose (2.5-4.5 cm off); recording starts "
+                        "at the expert's recovery (reopen, look again, grasp), to teach retrying a missed grasp")
     p.add_argument("--quiet", action="store_true", help="no progress bar")
 
     def run(args) -> int:
@@ -122,6 +125,9 @@ def _train(sub) -> None:
     p.add_argument("--mirror", action="store_true",
                    help="also train on each sample mirrored left-right (one-arm robots; the network then reads "
                         "the hand pose, not the joint angles)")
+    p.add_argument("--init", default=None, metavar="CKPT",
+                   help="fine-tune: start from this checkpoint's network and normalisation (fresh optimizer and "
+                        "schedule), e.g. after recording more demonstrations")
     p.add_argument("--threads", type=int, default=2, help="torch threads for training")
     p.add_argument("--ckpt-every", type=int, default=500, help="checkpoint (and loss plot) every N steps")
     p.add_argument("--seed", type=int, default=0)

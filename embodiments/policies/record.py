@@ -194,6 +194,7 @@ class EpisodeResult:
     sim_seconds: float = 0.0
     instructions: tuple[str, ...] = ()
     skipped: bool = False  # the scene was no test of the expert (out of reach, not seen): drawn again
+    fumbled: bool = False  # recorded from the recovery after a deliberately missed grasp (`fumble.py`)
 
 
 def draw_fitting_scene(rng: np.random.Generator, tries: int = 20):
@@ -207,9 +208,10 @@ def draw_fitting_scene(rng: np.random.Generator, tries: int = 20):
 
 
 def record_episode(writer, embodiment: str, attempt_seed: tuple[int, int], every: int, jitter: bool,
-                   step_timeout_s: float = 25.0, noise: float = 0.0) -> EpisodeResult:
+                   step_timeout_s: float = 25.0, noise: float = 0.0, fumble: float = 0.0) -> EpisodeResult:
     """Run one random pick-and-place with the expert, buffering frames into `writer`; saves the
-    episode if the ground truth calls it a success, else discards it."""
+    episode if the ground truth calls it a success, else discards it. With probability `fumble`
+    the first grasp misses on purpose and the recording starts at the recovery (`fumble.py`)."""
     from planner.intent import Goal, Ref
     from planner.plan import Planner
 
@@ -218,6 +220,7 @@ def record_episode(writer, embodiment: str, attempt_seed: tuple[int, int], every
     from ..registry import make_embodiment
     from ..sim.quiet import c_quiet
     from .dart import NoisyExpert
+    from .fumble import Fumble
     from .runner import PolicyRunner
     from .scripted import ScriptedPolicy
 
@@ -251,7 +254,11 @@ def record_episode(writer, embodiment: str, attempt_seed: tuple[int, int], every
         except Exception as e:  # perception missed or misnamed something, or the goal is impossible
             return EpisodeResult(False, f"not planned ({type(e).__name__}: {e})", skipped=True)
         cams = DatasetCameras(robot, Jitter.draw(rng) if jitter else None)
-        policy = ScriptedPolicy(robot, perceive)
+        # Its own generator, so that episodes without it draw exactly what they drew before.
+        f_rng = np.random.default_rng([*attempt_seed, 0xF0])
+        fb = (Fumble(f_rng, perceive) if fumble > 0 and f_rng.random() < fumble
+              and plan.steps[0].instruction.startswith("pick") else None)
+        policy = ScriptedPolicy(robot, fb.perceive if fb is not None else perceive)
         if noise > 0:
             lim = robot.limits
             lead = lim.max_lead + lim.ee_speed(robot.person_present) / robot.control_hz
@@ -260,11 +267,13 @@ def record_episode(writer, embodiment: str, attempt_seed: tuple[int, int], every
         tick = [0]
 
         def on_action(obs: Observation, action: np.ndarray, sent) -> None:
+            # The action as the robot took it, after its safety limits (as LeRobot records the
+            # action `send_action` returns): the skills' targets run up to ~10 cm ahead of the
+            # hand in fast moves, and the robot holds a target within 4-5 cm of it.
+            taken = from_commands(sent, obs, arms)
+            if fb is not None and not fb.gate([float(taken[5 * i + 4]) for i in range(len(arms))]):
+                return  # the deliberate miss itself is not recorded (nor counted in `every`)
             if tick[0] % every == 0:
-                # The action as the robot took it, after its safety limits (as LeRobot records the
-                # action `send_action` returns): the skills' targets run up to ~10 cm ahead of the
-                # hand in fast moves, and the robot holds a target within 4-5 cm of it.
-                taken = from_commands(sent, obs, arms)
                 if noise > 0:  # the expert's clean action (the gripper as it was sent)
                     taken = np.concatenate([np.r_[policy.clean[5 * i:5 * i + 4], taken[5 * i + 4]]
                                             for i in range(len(arms))]).astype(np.float32)
@@ -276,6 +285,13 @@ def record_episode(writer, embodiment: str, attempt_seed: tuple[int, int], every
         runner.on_action = on_action
         t0 = robot.time
         instructions = tuple(s.instruction for s in plan.steps)
+        if fb is not None:
+            r = runner.run(plan.steps[0].instruction, timeout_s=step_timeout_s)
+            if r.ok or not Fumble.missed(r.reason):
+                writer.discard_episode()
+                why = r.reason or "it caught the object"
+                return EpisodeResult(False, f"fumble: the shifted grasp did not miss ({why})", skipped=True)
+            fb.aiming_off = False
         for step in plan.steps:
             r = runner.run(step.instruction, timeout_s=step_timeout_s)
             if not r.ok:
@@ -290,7 +306,7 @@ def record_episode(writer, embodiment: str, attempt_seed: tuple[int, int], every
                                  instructions)
         frames = writer.buffered_frames
         writer.save_episode()
-        return EpisodeResult(True, "", frames, robot.time - t0, instructions)
+        return EpisodeResult(True, "", frames, robot.time - t0, instructions, fumbled=fb is not None)
     finally:
         robot.disconnect()
 
@@ -310,7 +326,7 @@ def _write_recording_meta(out: Path, meta: dict) -> None:
 
 def record(out: str | Path, episodes: int, embodiment: str = "panda", seed: int = 0, every: int = 3,
            jitter: bool = True, vcodec: str = "libx264", max_attempts: int | None = None,
-           progress: bool = True, noise: float = 0.0) -> dict:
+           progress: bool = True, noise: float = 0.0, fumble: float = 0.0) -> dict:
     """Record `episodes` successful episodes into `out` (appending to a dataset already there)."""
     from tqdm import tqdm
 
@@ -337,6 +353,7 @@ def record(out: str | Path, episodes: int, embodiment: str = "panda", seed: int 
         raise ValueError(f"{out} was recorded with {meta.get('embodiment')} every {meta.get('every')} ticks")
     meta = {"embodiment": embodiment, "control_hz": control_hz, "every": every, "fps": fps, "jitter": jitter,
             "expert": "scripted", "action": ACTION_DOC, "noise": noise or meta.get("noise", 0.0),
+            "fumble": fumble or meta.get("fumble", 0.0),
             "episodes": meta.get("episodes", [])}
     start = max((e["attempt"] + 1 for e in meta["episodes"] if e["seed"] == seed), default=0)
     max_attempts = max_attempts or max(10, 3 * episodes)
@@ -346,17 +363,18 @@ def record(out: str | Path, episodes: int, embodiment: str = "panda", seed: int 
     attempt = start
     sim_s = []
     while kept < episodes and attempt - start < max_attempts:
-        r = record_episode(writer, embodiment, (seed, attempt), every, jitter, noise=noise)
+        r = record_episode(writer, embodiment, (seed, attempt), every, jitter, noise=noise, fumble=fumble)
         if r.ok:
             kept += 1
             sim_s.append(r.sim_seconds)
             meta["episodes"].append({"episode_index": writer.num_episodes - 1, "seed": seed, "attempt": attempt,
                                      "instructions": list(r.instructions), "frames": r.frames,
-                                     "sim_seconds": round(r.sim_seconds, 2), "noise": noise})
+                                     "sim_seconds": round(r.sim_seconds, 2), "noise": noise,
+                                     "fumbled": r.fumbled})
             _write_recording_meta(out, meta)
             bar.update(1)
         elif r.skipped:
-            skips[r.reason.split(" (")[0]] += 1
+            skips[r.reason.split(" (")[0] if not r.reason.startswith("fumble") else r.reason] += 1
         else:
             fails[r.reason] += 1
         bar.set_postfix(kept=kept, failed=sum(fails.values()), skipped=sum(skips.values()))
@@ -376,7 +394,8 @@ def main(args: argparse.Namespace) -> int:
 
     try:
         summary = record(args.out, args.episodes, args.embodiment, args.seed, args.every, not args.no_jitter,
-                         args.vcodec, progress=not args.quiet, noise=getattr(args, "noise", 0.0))
+                         args.vcodec, progress=not args.quiet, noise=getattr(args, "noise", 0.0),
+                         fumble=getattr(args, "fumble", 0.0))
     except (DatasetError, ValueError) as e:
         print(f"record: {e}", file=sys.stderr)
         return 2

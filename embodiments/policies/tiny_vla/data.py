@@ -109,7 +109,10 @@ def _fingerprint(reader) -> dict:
             "episodes": reader.num_episodes, "keys": reader.video_keys}
 
 
-def load_dataset(root: str | Path, cache: str | Path | None = None, progress: bool = False) -> TrainData:
+def load_dataset(root: str | Path, cache: str | Path | None = None, progress: bool = False,
+                 goals: bool = False) -> TrainData:
+    """One dataset's frames for training; `goals` also redraws each episode's scene for the
+    auxiliary goal targets (`episode_goals`: only `train --aux-goal` needs them)."""
     from tqdm import tqdm
 
     from ...datasets import LeRobotV3Reader
@@ -162,7 +165,7 @@ def load_dataset(root: str | Path, cache: str | Path | None = None, progress: bo
         if i < n - 1 and (episode[i + 1] != episode[i] or task[i + 1] != task[i]):
             last = i
         seg_end[i] = last
-    goal = frame_goals(episode, task, list(reader.tasks), episode_goals(rec))
+    goal = frame_goals(episode, task, list(reader.tasks), episode_goals(rec)) if goals else None
     return TrainData(images, np.concatenate(states), np.concatenate(actions), task, episode, seg_end,
                      list(reader.tasks), reader.fps, every, arms, str(reader.info.get("robot_type") or ""),
                      pose_at, goal)
@@ -189,15 +192,16 @@ def resize_batch(frames: np.ndarray, h: int, w: int, one) -> np.ndarray:
     return t.permute(0, 2, 3, 1).round().clamp(0, 255).to(torch.uint8).numpy()
 
 
-def load_datasets(roots: list[str | Path], cache: str | Path | None = None, progress: bool = False) -> TrainData:
+def load_datasets(roots: list[str | Path], cache: str | Path | None = None, progress: bool = False,
+                  goals: bool = False) -> TrainData:
     """Several datasets of the same robot as one (e.g. clean demonstrations + DART-noised ones):
     episodes are numbered on, instructions merged. Each keeps its own decoded-frames cache."""
     if len(roots) == 1:
-        return load_dataset(roots[0], cache, progress)
+        return load_dataset(roots[0], cache, progress, goals)
     def cache_of(i: int):  # the first dataset's cache is the single-dataset one (a resume reuses it)
         return None if cache is None else (cache if i == 0 else Path(cache).with_name(f"{Path(cache).name}.{i}.npz"))
 
-    parts = [load_dataset(r, cache_of(i), progress) for i, r in enumerate(roots)]
+    parts = [load_dataset(r, cache_of(i), progress, goals) for i, r in enumerate(roots)]
     first = parts[0]
     for d, r in zip(parts[1:], roots[1:]):
         if (d.fps, d.every, d.arms, d.pose_at, d.state.shape[1], d.action.shape[1]) != (
@@ -218,7 +222,7 @@ def load_datasets(roots: list[str | Path], cache: str | Path | None = None, prog
                      np.concatenate(task), np.concatenate(episode), np.concatenate(seg_end), tasks, first.fps,
                      first.every, first.arms, first.embodiment, first.pose_at,
                      np.concatenate([d.goal if d.goal is not None else np.full((d.n, 3), np.nan, np.float32)
-                                     for d in parts]))
+                                     for d in parts]) if goals else None)
 
 
 # -- augmentation -------------------------------------------------------------------------------
