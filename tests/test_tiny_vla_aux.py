@@ -147,3 +147,24 @@ def test_mirror_training_reads_the_hand_not_the_joints(tiny_dataset, tmp_path):
     other = state.clone()
     other[:, [i for i in range(cfg.state_dim) if i not in cfg.state_keep]] += 1.0  # joints changed
     assert torch.equal(model(imgs, state, text), model(imgs, other, text))
+
+
+def test_fine_tuning_with_aux_goal_adds_fresh_goal_heads(tiny_dataset, tmp_path):
+    """`train --init CKPT --aux-goal W` on a checkpoint without goal heads: the trained network
+    is kept and only the heads start fresh; another network is refused."""
+    from embodiments.policies.tiny_vla.policy import load_checkpoint
+    from embodiments.policies.tiny_vla.train import train
+
+    plain, ft = tmp_path / "plain.pt", tmp_path / "ft.pt"
+    train(tiny_dataset, plain, steps=3, batch=8, ckpt_every=3, progress=False)
+    train(tiny_dataset, ft, steps=2, batch=8, ckpt_every=2, progress=False, init=plain, aux_goal=0.3, lr=0.0)
+    a, b = load_checkpoint(plain), load_checkpoint(ft)
+    assert b["config"]["aux_goal"] is True and "goal_front.weight" in b["model"]
+    assert "goal_front.weight" not in a["model"]
+    shared = [k for k in a["model"] if a["model"][k].is_floating_point()]
+    assert all(torch.allclose(a["model"][k], b["model"][k], atol=1e-3) for k in shared if "temperature" not in k)
+    broken = dict(a, model={k: v for k, v in a["model"].items() if not k.startswith("out.")})
+    torch.save(broken, tmp_path / "broken.pt")
+    with pytest.raises(ValueError, match="not the same network"):
+        train(tiny_dataset, tmp_path / "x.pt", steps=1, batch=8, ckpt_every=1, progress=False,
+              init=tmp_path / "broken.pt")

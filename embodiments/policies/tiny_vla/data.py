@@ -110,9 +110,10 @@ def _fingerprint(reader) -> dict:
 
 
 def load_dataset(root: str | Path, cache: str | Path | None = None, progress: bool = False,
-                 goals: bool = False) -> TrainData:
+                 goals: bool = False, resize=None) -> TrainData:
     """One dataset's frames for training; `goals` also redraws each episode's scene for the
-    auxiliary goal targets (`episode_goals`: only `train --aux-goal` needs them)."""
+    auxiliary goal targets (`episode_goals`: only `train --aux-goal` needs them). `resize(frames,
+    key)`, if given, maps each camera's full-size frames (cached as decoded) to what training uses."""
     from tqdm import tqdm
 
     from ...datasets import LeRobotV3Reader
@@ -166,6 +167,9 @@ def load_dataset(root: str | Path, cache: str | Path | None = None, progress: bo
             last = i
         seg_end[i] = last
     goal = frame_goals(episode, task, list(reader.tasks), episode_goals(rec)) if goals else None
+    if resize is not None:
+        for k in list(images):
+            images[k] = resize(images.pop(k), k)
     return TrainData(images, np.concatenate(states), np.concatenate(actions), task, episode, seg_end,
                      list(reader.tasks), reader.fps, every, arms, str(reader.info.get("robot_type") or ""),
                      pose_at, goal)
@@ -193,15 +197,15 @@ def resize_batch(frames: np.ndarray, h: int, w: int, one) -> np.ndarray:
 
 
 def load_datasets(roots: list[str | Path], cache: str | Path | None = None, progress: bool = False,
-                  goals: bool = False) -> TrainData:
+                  goals: bool = False, resize=None) -> TrainData:
     """Several datasets of the same robot as one (e.g. clean demonstrations + DART-noised ones):
     episodes are numbered on, instructions merged. Each keeps its own decoded-frames cache."""
     if len(roots) == 1:
-        return load_dataset(roots[0], cache, progress, goals)
+        return load_dataset(roots[0], cache, progress, goals, resize)
     def cache_of(i: int):  # the first dataset's cache is the single-dataset one (a resume reuses it)
         return None if cache is None else (cache if i == 0 else Path(cache).with_name(f"{Path(cache).name}.{i}.npz"))
 
-    parts = [load_dataset(r, cache_of(i), progress, goals) for i, r in enumerate(roots)]
+    parts = [load_dataset(r, cache_of(i), progress, goals, resize) for i, r in enumerate(roots)]
     first = parts[0]
     for d, r in zip(parts[1:], roots[1:]):
         if (d.fps, d.every, d.arms, d.pose_at, d.state.shape[1], d.action.shape[1]) != (

@@ -120,7 +120,6 @@ def train(dataset: str | Path | list, out: str | Path, steps: int = 4000, batch:
     out = Path(out)
     out.parent.mkdir(parents=True, exist_ok=True)
     roots = [dataset] if isinstance(dataset, str | Path) else list(dataset)
-    data = load_datasets(roots, out.with_name(out.name + ".frames.npz"), progress=progress, goals=aux_goal > 0)
     prev = None
     if resume and out.exists():
         from .policy import load_checkpoint
@@ -131,11 +130,16 @@ def train(dataset: str | Path | list, out: str | Path, steps: int = 4000, batch:
         from .policy import load_checkpoint
 
         base = load_checkpoint(init)
-    if prev is not None or base is not None:
-        sizes = {k: tuple(v) for k, v in (prev or base)["config"]["cameras"].items()}
-    else:
-        sizes = {k: (round(v.shape[1] * image_scale), round(v.shape[2] * image_scale)) for k, v in data.images.items()}
-    data.images = {k: resize_frames(v, *sizes[k]) for k, v in data.images.items()}
+    trained_sizes = {k: tuple(v) for k, v in (prev or base)["config"]["cameras"].items()} if (prev or base) else None
+
+    def size_of(key: str, hw: tuple[int, int]) -> tuple[int, int]:
+        return trained_sizes[key] if trained_sizes else (round(hw[0] * image_scale), round(hw[1] * image_scale))
+
+    # each dataset's frames are resized as it loads: the full-size frames of all of them at once
+    # would not fit in memory beside the resized ones (165 k frames: 10.6 GB at full size)
+    data = load_datasets(roots, out.with_name(out.name + ".frames.npz"), progress=progress, goals=aux_goal > 0,
+                         resize=lambda frames, key: resize_frames(frames, *size_of(key, frames.shape[1:3])))
+    sizes = {k: tuple(v.shape[1:3]) for k, v in data.images.items()}
     # held-out episodes (for an honest loss curve): every 20th episode, when there are 10 or more
     n_eps = int(data.episode.max()) + 1
     val_eps = set(range(19, n_eps, 20)) if n_eps >= 10 else set()
@@ -150,6 +154,8 @@ def train(dataset: str | Path | list, out: str | Path, steps: int = 4000, batch:
     columns = mirror_columns(data) if mirror else None
     if prev is not None or base is not None:
         cfg = TinyVLAConfig.from_dict((prev or base)["config"])
+        if base is not None and aux_goal > 0:
+            cfg.aux_goal = True  # the goal heads are added to the fine-tuned network (fresh)
         if mirror and cfg.state_keep is None:
             raise ValueError("--mirror on a checkpoint trained without it (its network reads the joint angles)")
     else:
@@ -176,7 +182,12 @@ def train(dataset: str | Path | list, out: str | Path, steps: int = 4000, batch:
     opt = torch.optim.AdamW(model.parameters(), lr=lr, weight_decay=weight_decay)
     step, losses, vals = 0, [], []
     if base is not None:
-        model.load_state_dict({k: v.float() if v.is_floating_point() else v for k, v in base["model"].items()})
+        weights = {k: v.float() if v.is_floating_point() else v for k, v in base["model"].items()}
+        missing, unexpected = model.load_state_dict(weights, strict=False)
+        # only heads this run adds (the goal heads of `aux_goal` on a checkpoint without them) start fresh
+        if unexpected or any(not k.startswith("goal_") for k in missing):
+            raise ValueError(f"--init {init}: not the same network (missing {missing[:3]}, unexpected "
+                             f"{unexpected[:3]})")
     if prev is not None:
         model.load_state_dict(prev["model"])
         opt.load_state_dict(prev["optimizer"])
