@@ -293,6 +293,8 @@ def test_scripted_policy_picks_and_places_on_the_panda():
         r = runner.run("pick up the red cube", timeout_s=20)
         assert r.ok, r
         assert truth.held("c")[0]
+        first = check()
+        assert not first[0] and "confirming" in first[1]  # a hold counts once seen twice, fingers still
         assert check()[0]  # the perception-based check agrees
         ins = "put the red cube in the blue bowl"
         check = success_check(ins, robot, perceive)
@@ -306,3 +308,40 @@ def test_scripted_policy_picks_and_places_on_the_panda():
         assert actions[:, 4].min() < 0.045 < actions[:, 4].max()  # it closed and opened the gripper
     finally:
         robot.disconnect()
+
+
+def test_a_hold_counts_only_when_the_fingers_stay_closed_on_it():
+    """The pick check wants the hold seen on two checks in a row with the fingers still: a hand
+    lifted while its fingers still close over the object's place (the object hidden under the
+    arm) is not a pick; it becomes one if they stop on the object, and never if they close on
+    nothing."""
+    from embodiments.policies.runner import holds
+
+    cube = DetectedObject(0, "cube", "red", np.array([0.1, 0.0, 0.02]), np.array([0.04, 0.04, 0.04]), (0, 0),
+                          (0, 0, 0, 0), 0.9, top_z=0.04)
+
+    class Robot:
+        width = 0.06
+
+        def get_observation(self, cameras=False):
+            arm = ArmState(np.zeros(7), np.zeros(7), np.array([0.1, 0.0, 0.15]), np.array([1.0, 0, 0, 0]),
+                           self.width, True)
+            return Observation(0.0, {"arm": arm})
+
+    seen = [(cube,)]  # the first look sees the cube; afterwards the arm hides it
+
+    def perceive():
+        return PerceivedScene(0.0, seen.pop(0) if seen else ())
+
+    robot = Robot()
+    check = holds(robot, perceive, "cube", "red")
+    results = []
+    for w in (0.06, 0.045, 0.03, 0.012, 0.0):  # closing all the way: on nothing
+        robot.width = w
+        results.append(check()[0])
+    assert results == [False] * 5
+    robot.width = 0.041
+    assert not check()[0]  # stopped on the cube: not yet confirmed ...
+    robot.width = 0.040
+    ok, why = check()
+    assert ok and "left its place" in why  # ... and confirmed a check later, fingers still

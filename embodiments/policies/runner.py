@@ -29,6 +29,7 @@ EMPTY_WIDTH = 0.004  # m: fingers closer than this hold nothing (as the skills j
 HOLD_RADIUS = 0.06  # m: a held object's seen centre is this close to the hand
 LIFTED = 0.03  # m: ... and its top this far above where it would be on the table
 ALMOST_OPEN = 0.075  # m: fingers at least this far apart are open (the Panda's open fully at 0.08)
+STILL_FINGERS = 0.003  # m: a hold is confirmed when the fingers moved less than this between two checks
 
 
 class PolicyRunner:
@@ -160,33 +161,48 @@ def holds(robot: Robot, perceive: Callable[[], PerceivedScene], kind: str | None
     above the object's top) and then perception: the object is seen lifted at the hand, or it
     is no longer seen where it stood (seen from above, a held object is hidden under the hand,
     and the wrist camera sees it cut by the fingers).
+
+    It must hold on two checks in a row with the fingers still (moved < 3 mm in between): a
+    learned policy can lift a hand whose fingers are still closing over the object's place,
+    with the object hidden under the arm, and then close on nothing (seen on held-out tables:
+    the pick passed, the object never left the table, and the put step waited in vain).
     """
     before = list(perceive().find(kind, color))
     label = f"{color or ''} {kind or 'object'}".strip()
+    last: dict[str, float] = {}  # arm -> finger opening at the previous positive check
 
-    def check() -> tuple[bool, str]:
+    def now() -> tuple[bool, str, dict[str, float]]:
         obs = robot.get_observation(cameras=False)
-        hands = [s for s in obs.arms.values()
-                 if s.gripper_width > EMPTY_WIDTH and (s.gripper_closed or s.gripper_width < ALMOST_OPEN)]
+        hands = {a: s for a, s in obs.arms.items()
+                 if s.gripper_width > EMPTY_WIDTH and (s.gripper_closed or s.gripper_width < ALMOST_OPEN)}
         if not hands:
-            return False, "no hand is closed on anything"
+            return False, "no hand is closed on anything", {}
         if not before:
-            return False, f"no {label} was in sight at the start"
+            return False, f"no {label} was in sight at the start", {}
         top = max(float(o.top_z) for o in before)
-        hands = [s for s in hands if s.ee_pos[2] > top + LIFTED]
+        hands = {a: s for a, s in hands.items() if s.ee_pos[2] > top + LIFTED}
         if not hands:
-            return False, "the hand has not lifted anything yet"
+            return False, "the hand has not lifted anything yet", {}
         scene = perceive()
-        now = scene.find(kind, color)
-        for s in hands:
+        seen = scene.find(kind, color)
+        for a, s in hands.items():
             if any(float(np.linalg.norm(o.position[:2] - s.ee_pos[:2])) < HOLD_RADIUS and o.top_z > o.size[2] + LIFTED
-                   for o in now):
-                return True, f"the {label} is in the hand"
+                   for o in seen):
+                return True, f"the {label} is in the hand", {a: s.gripper_width}
             start = min(before, key=lambda o: float(np.linalg.norm(o.position[:2] - s.ee_pos[:2])))
             if float(np.linalg.norm(start.position[:2] - s.ee_pos[:2])) < HOLD_RADIUS and \
-                    not any(float(np.linalg.norm(o.position[:2] - start.position[:2])) < 0.03 for o in now):
-                return True, f"the {label} left its place with the closed hand"
-        return False, f"no {label} lifted in a hand"
+                    not any(float(np.linalg.norm(o.position[:2] - start.position[:2])) < 0.03 for o in seen):
+                return True, f"the {label} left its place with the closed hand", {a: s.gripper_width}
+        return False, f"no {label} lifted in a hand", {}
+
+    def check() -> tuple[bool, str]:
+        ok, why, widths = now()
+        confirmed = ok and any(a in last and abs(w - last[a]) < STILL_FINGERS for a, w in widths.items())
+        last.clear()
+        last.update(widths)
+        if ok and not confirmed:
+            return False, f"{why}: confirming (the fingers must stay closed on it)"
+        return ok, why
     return check
 
 
