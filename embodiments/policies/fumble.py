@@ -65,4 +65,6 @@ class Fumble:
         """Did the shifted pick end the way it should: one of the skill's missed-grasp branches
         (closed on nothing at the object, or a rim caught and lost while lifting: the empty hand
         up in the air is the learned policy's own failure state)."""
-        return "closed on nothing" in reason or "slipped out" in reason
+        from ..skills.library import MISSED_GRASP, SLIPPED_GRASP
+
+        return MISSED_GRASP in reason or SLIPPED_GRASP in reason

@@ -267,13 +267,14 @@ def record_episode(writer, embodiment: str, attempt_seed: tuple[int, int], every
         tick = [0]
 
         def on_action(obs: Observation, action: np.ndarray, sent) -> None:
-            # The action as the robot took it, after its safety limits (as LeRobot records the
-            # action `send_action` returns): the skills' targets run up to ~10 cm ahead of the
-            # hand in fast moves, and the robot holds a target within 4-5 cm of it.
-            taken = from_commands(sent, obs, arms)
-            if fb is not None and not fb.gate([float(taken[5 * i + 4]) for i in range(len(arms))]):
+            if fb is not None and not fb.gate([float(from_commands(sent, obs, arms)[5 * i + 4])
+                                               for i in range(len(arms))]):
                 return  # the deliberate miss itself is not recorded (nor counted in `every`)
             if tick[0] % every == 0:
+                # The action as the robot took it, after its safety limits (as LeRobot records the
+                # action `send_action` returns): the skills' targets run up to ~10 cm ahead of the
+                # hand in fast moves, and the robot holds a target within 4-5 cm of it.
+                taken = from_commands(sent, obs, arms)
                 if noise > 0:  # the expert's clean action (the gripper as it was sent)
                     taken = np.concatenate([np.r_[policy.clean[5 * i:5 * i + 4], taken[5 * i + 4]]
                                             for i in range(len(arms))]).astype(np.float32)

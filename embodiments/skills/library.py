@@ -33,6 +33,9 @@ from .push import push
 from .runner import Held, Skill, SkillContext
 
 CONTAINER_FLOOR = 0.012  # inside floor height of bowls, plates, mugs, trays (their base plates)
+# pick's missed-grasp failures (the recorder's `--fumble` recognises them: policies/fumble.py)
+MISSED_GRASP = "missed: the gripper closed on nothing"
+SLIPPED_GRASP = "the object slipped out of the gripper while lifting"
 
 
 def _down_yaw(q) -> float:
@@ -69,12 +72,12 @@ def pick(ctx: SkillContext, target: DetectedObject, arm: str | None = None) -> S
     if width < EMPTY_WIDTH:
         yield from set_width(ctx, arm, max_w)
         yield from move_to(ctx, arm, (x, y, clear))
-        return _fail(name, arm, "missed: the gripper closed on nothing")
+        return _fail(name, arm, MISSED_GRASP)
     yield from move_to(ctx, arm, (x, y, clear), speed=APPROACH_SPEED * 2)
     yield from wait(ctx, 0.1)
     if ctx.width(arm) < EMPTY_WIDTH:
         yield from set_width(ctx, arm, max_w)
-        return _fail(name, arm, "the object slipped out of the gripper while lifting")
+        return _fail(name, arm, SLIPPED_GRASP)
     ctx.holding[arm] = Held(target.kind, target.color, top, grasp_z, width)
     return _ok(name, arm)
 

@@ -11,10 +11,13 @@ from __future__ import annotations
 import json
 import os
 import sys
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
+
+Resize = Callable[[np.ndarray, str], np.ndarray]  # (full-size frames, camera key) -> frames to train on
 
 CACHE_VERSION = 1
 
@@ -110,7 +113,7 @@ def _fingerprint(reader) -> dict:
 
 
 def load_dataset(root: str | Path, cache: str | Path | None = None, progress: bool = False,
-                 goals: bool = False, resize=None) -> TrainData:
+                 goals: bool = False, resize: Resize | None = None) -> TrainData:
     """One dataset's frames for training; `goals` also redraws each episode's scene for the
     auxiliary goal targets (`episode_goals`: only `train --aux-goal` needs them). `resize(frames,
     key)`, if given, maps each camera's full-size frames (cached as decoded) to what training uses."""
@@ -197,7 +200,7 @@ def resize_batch(frames: np.ndarray, h: int, w: int, one) -> np.ndarray:
 
 
 def load_datasets(roots: list[str | Path], cache: str | Path | None = None, progress: bool = False,
-                  goals: bool = False, resize=None) -> TrainData:
+                  goals: bool = False, resize: Resize | None = None) -> TrainData:
     """Several datasets of the same robot as one (e.g. clean demonstrations + DART-noised ones):
     episodes are numbered on, instructions merged. Each keeps its own decoded-frames cache."""
     if len(roots) == 1:

@@ -114,22 +114,15 @@ def train(dataset: str | Path | list, out: str | Path, steps: int = 4000, batch:
     from tqdm import tqdm
 
     from .model import GOAL_SCALE, TinyVLA, TinyVLAConfig, fit_text_whitening, images_to_tensor, param_count
+    from .policy import load_checkpoint
 
     if threads:
         torch.set_num_threads(threads)
     out = Path(out)
     out.parent.mkdir(parents=True, exist_ok=True)
     roots = [dataset] if isinstance(dataset, str | Path) else list(dataset)
-    prev = None
-    if resume and out.exists():
-        from .policy import load_checkpoint
-
-        prev = load_checkpoint(out)
-    base = None
-    if init is not None and prev is None:
-        from .policy import load_checkpoint
-
-        base = load_checkpoint(init)
+    prev = load_checkpoint(out) if resume and out.exists() else None
+    base = load_checkpoint(init) if init is not None and prev is None else None
     trained_sizes = {k: tuple(v) for k, v in (prev or base)["config"]["cameras"].items()} if (prev or base) else None
 
     def size_of(key: str, hw: tuple[int, int]) -> tuple[int, int]:
